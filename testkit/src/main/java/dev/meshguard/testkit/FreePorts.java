@@ -1,5 +1,6 @@
 package dev.meshguard.testkit;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -121,8 +122,9 @@ public final class FreePorts {
 
   /** The kernel's ephemeral range as {low, high}, or null when it cannot be read. */
   static int[] ephemeralRange() {
-    try {
-      String[] bounds = Files.readString(EPHEMERAL_RANGE).trim().split("\\s+");
+    // Not Files.readString: /proc files report size 0, and it then returns only the first byte.
+    try (BufferedReader reader = Files.newBufferedReader(EPHEMERAL_RANGE)) {
+      String[] bounds = reader.readLine().trim().split("\\s+");
       return new int[] {Integer.parseInt(bounds[0]), Integer.parseInt(bounds[1])};
     } catch (IOException | RuntimeException e) {
       return null;

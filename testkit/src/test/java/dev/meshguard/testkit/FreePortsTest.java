@@ -2,10 +2,13 @@ package dev.meshguard.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -58,6 +61,19 @@ class FreePortsTest {
       assertThat(FreePorts.isFree(onLoopback.getLocalPort())).isFalse();
       assertThat(FreePorts.isFree(onAnyAddress.getLocalPort())).isFalse();
     }
+  }
+
+  @Test
+  void readsTheKernelsEphemeralRange() throws IOException {
+    Path setting = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
+    assumeTrue(Files.exists(setting), "a Linux kernel");
+    List<String> expected = List.of(Files.readAllLines(setting).getFirst().trim().split("\\s+"));
+
+    int[] range = FreePorts.ephemeralRange();
+
+    assertThat(range).isNotNull();
+    assertThat(List.of(Integer.toString(range[0]), Integer.toString(range[1])))
+        .isEqualTo(expected);
   }
 
   @Test
