@@ -112,7 +112,12 @@ public record RedisBinary(Path executable, Origin origin, String version) {
             + " the test class path.");
   }
 
-  /** The first regular, executable {@value #EXECUTABLE_NAME} in the directories of {@code PATH}. */
+  /**
+   * The first regular, executable {@value #EXECUTABLE_NAME} in the directories of {@code PATH}.
+   *
+   * <p>A symbolic link is returned as the link, not resolved: Debian's {@code redis-server} links
+   * to {@code redis-check-rdb}, and the binary chooses what to be from the name it is run by.
+   */
   static Optional<Path> findOnPath(String pathVariable) {
     if (pathVariable == null) {
       return Optional.empty();

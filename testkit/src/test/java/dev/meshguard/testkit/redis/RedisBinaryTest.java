@@ -34,6 +34,17 @@ class RedisBinaryTest {
   }
 
   @Test
+  void keepsASymbolicLinkAsTheNameDecidesWhatTheBinaryIs() throws IOException {
+    Path tools = Files.createDirectory(root.resolve("tools"));
+    Path checker = tools.resolve("redis-check-rdb");
+    Files.move(script(tools).resolve("redis-server"), checker);
+    Path bin = Files.createDirectory(root.resolve("bin"));
+    Files.createSymbolicLink(bin.resolve("redis-server"), checker);
+
+    assertThat(RedisBinary.findOnPath(bin.toString())).contains(bin.resolve("redis-server"));
+  }
+
+  @Test
   void ignoresEmptyEntriesWhichWouldMeanTheWorkingDirectory() throws IOException {
     Path bin = script(Files.createDirectory(root.resolve("bin")));
 
