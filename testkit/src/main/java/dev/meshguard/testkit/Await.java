@@ -9,9 +9,9 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
- * Waits for something outside the test thread (a process, a cluster, a reload) by polling it
- * until it holds or a deadline passes. Use it instead of {@code Thread.sleep} in tests: it returns
- * as soon as the condition holds and, when it never does, fails with what was awaited and what was
+ * Waits for something outside the test thread (a process, a cluster, a reload) by polling it until
+ * it holds or a deadline passes. Use it instead of {@code Thread.sleep} in tests: it returns as
+ * soon as the condition holds and, when it never does, fails with what was awaited and what was
  * last seen.
  *
  * <p>Polling starts after {@link #FIRST_PAUSE} and doubles up to {@link #MAX_PAUSE}: quick
@@ -25,6 +25,7 @@ import java.util.function.Supplier;
 public final class Await {
   /** The first pause between two polls. */
   public static final Duration FIRST_PAUSE = Duration.ofMillis(5);
+
   /** The longest pause between two polls. */
   public static final Duration MAX_PAUSE = Duration.ofMillis(100);
 
@@ -71,7 +72,10 @@ public final class Await {
    *     its message names the last observed state
    */
   public static <T> T until(
-      Duration timeout, Supplier<? extends T> probe, Predicate<? super T> done, String whatWeWaitedFor) {
+      Duration timeout,
+      Supplier<? extends T> probe,
+      Predicate<? super T> done,
+      String whatWeWaitedFor) {
     Objects.requireNonNull(whatWeWaitedFor, "whatWeWaitedFor");
     return SYSTEM.poll(timeout, probe, done, () -> whatWeWaitedFor, true);
   }

@@ -17,13 +17,13 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Why not bind port 0 and take what the kernel gives: that port comes from the ephemeral range,
  * the same range the kernel draws from for the local end of every outgoing connection. Between the
- * moment a port is handed out and the moment a server binds it (or binds it again after a
- * restart), a client socket may take it. So ports are drawn at random from below the ephemeral
- * range (read from {@code /proc/sys/net/ipv4/ip_local_port_range}), where the kernel never picks.
+ * moment a port is handed out and the moment a server binds it (or binds it again after a restart),
+ * a client socket may take it. So ports are drawn at random from below the ephemeral range (read
+ * from {@code /proc/sys/net/ipv4/ip_local_port_range}), where the kernel never picks.
  *
- * <p>No port is handed out twice in one JVM, even after its server stopped: a fixture may restart
- * a server on the port it had. Another process can still take a port between the check and the
- * bind; servers that start on a port from here should retry with a new one when the bind fails.
+ * <p>No port is handed out twice in one JVM, even after its server stopped: a fixture may restart a
+ * server on the port it had. Another process can still take a port between the check and the bind;
+ * servers that start on a port from here should retry with a new one when the bind fails.
  */
 public final class FreePorts {
   /** The address the ports are free on. */
@@ -73,8 +73,17 @@ public final class FreePorts {
     if (ports.size() < count) {
       ports.forEach(port -> release(port, offset));
       throw new IllegalStateException(
-          "Found only " + ports.size() + " of " + count + " free ports (offset " + offset + ") on "
-              + LOOPBACK + " after " + ATTEMPTS + " attempts");
+          "Found only "
+              + ports.size()
+              + " of "
+              + count
+              + " free ports (offset "
+              + offset
+              + ") on "
+              + LOOPBACK
+              + " after "
+              + ATTEMPTS
+              + " attempts");
     }
     return List.copyOf(ports);
   }

@@ -61,7 +61,8 @@ class AwaitTest {
   void timesOutNamingWhatItAwaitedAndWhatItSawLast() {
     assertThatThrownBy(() -> poll(Duration.ofSeconds(1), calls::incrementAndGet, -1))
         .isInstanceOf(AssertionError.class)
-        .hasMessage("Timed out after 1000 ms waiting for the value -1; last observed: " + calls.get())
+        .hasMessage(
+            "Timed out after 1000 ms waiting for the value -1; last observed: " + calls.get())
         .hasNoCause();
   }
 
@@ -75,7 +76,12 @@ class AwaitTest {
                     Duration.ofMillis(100),
                     calls::incrementAndGet,
                     n -> false,
-                    () -> "calls to stop at " + calls.get() + " (described " + descriptions.incrementAndGet() + "x)",
+                    () ->
+                        "calls to stop at "
+                            + calls.get()
+                            + " (described "
+                            + descriptions.incrementAndGet()
+                            + "x)",
                     false))
         .hasMessage("Timed out after 100 ms waiting for calls to stop at 6 (described 1x)");
   }
@@ -154,8 +160,8 @@ class AwaitTest {
         .isInstanceOf(AssertionError.class)
         .hasMessage("Timed out after 50 ms waiting for the moon");
 
-    assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(
-        Duration.ofMillis(50), Duration.ofSeconds(5));
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .isBetween(Duration.ofMillis(50), Duration.ofSeconds(5));
   }
 
   @Test

@@ -72,8 +72,7 @@ class FreePortsTest {
     int[] range = FreePorts.ephemeralRange();
 
     assertThat(range).isNotNull();
-    assertThat(List.of(Integer.toString(range[0]), Integer.toString(range[1])))
-        .isEqualTo(expected);
+    assertThat(List.of(Integer.toString(range[0]), Integer.toString(range[1]))).isEqualTo(expected);
   }
 
   @Test
@@ -92,7 +91,9 @@ class FreePortsTest {
   private static void assertNotEphemeral(int port) {
     int[] range = FreePorts.ephemeralRange();
     if (range != null) {
-      assertThat(port < range[0] || port > range[1]).as("port %d outside %d-%d", port, range[0], range[1]).isTrue();
+      assertThat(port < range[0] || port > range[1])
+          .as("port %d outside %d-%d", port, range[0], range[1])
+          .isTrue();
     }
   }
 }

@@ -57,7 +57,8 @@ public record RedisBinary(Path executable, Origin origin, String version) {
   private static final long VERSION_TIMEOUT_SECONDS = 10;
 
   private static RedisBinary found; // guarded by RedisBinary.class
-  private static final Map<String, Path> EXTRACTED = new HashMap<>(); // guarded by RedisBinary.class
+  private static final Map<String, Path> EXTRACTED =
+      new HashMap<>(); // guarded by RedisBinary.class
 
   public RedisBinary {
     Objects.requireNonNull(executable, "executable");
@@ -68,13 +69,14 @@ public record RedisBinary(Path executable, Origin origin, String version) {
   /**
    * Returns the binary for this JVM, locating it on the first call.
    *
-   * @throws IllegalStateException when no working {@code redis-server} is on {@code PATH} or in
-   *     the class path; the message says how to get one
+   * @throws IllegalStateException when no working {@code redis-server} is on {@code PATH} or in the
+   *     class path; the message says how to get one
    */
   public static synchronized RedisBinary get() {
     if (found == null) {
       found =
-          locate(System.getenv("PATH"), System.getProperty("os.name"), System.getProperty("os.arch"));
+          locate(
+              System.getenv("PATH"), System.getProperty("os.name"), System.getProperty("os.arch"));
     }
     return found;
   }
@@ -106,7 +108,10 @@ public record RedisBinary(Path executable, Origin origin, String version) {
       }
     }
     throw new IllegalStateException(
-        "No usable " + EXECUTABLE_NAME + " for the Redis test fixtures: " + String.join("; ", tried)
+        "No usable "
+            + EXECUTABLE_NAME
+            + " for the Redis test fixtures: "
+            + String.join("; ", tried)
             + ". Install one on PATH (Debian/Ubuntu: apt-get install redis-server) or put the Maven"
             + " artifact com.github.codemonstur:embedded-redis (Linux x86-64 and aarch64 builds) on"
             + " the test class path.");

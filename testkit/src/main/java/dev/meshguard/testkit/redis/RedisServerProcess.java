@@ -26,22 +26,26 @@ import java.util.stream.Stream;
  * restarts) to {@link #logFile()}. {@code start} returns once the server answers PING as the
  * process it started: a server of someone else's that answers on the same port does not count.
  *
- * <p>{@link #stop()}, {@link #kill()} and {@link #restart()} keep the port and the directory, so
- * a cluster node comes back with its {@code nodes.conf}; {@link #close()} also deletes the
- * directory. Servers that are never stopped are killed when the JVM exits.
+ * <p>{@link #stop()}, {@link #kill()} and {@link #restart()} keep the port and the directory, so a
+ * cluster node comes back with its {@code nodes.conf}; {@link #close()} also deletes the directory.
+ * Servers that are never stopped are killed when the JVM exits.
  */
 public final class RedisServerProcess implements AutoCloseable {
   /** The address every server binds. */
   public static final String HOST = FreePorts.LOOPBACK;
+
   /** How long a server may take to answer PING after it was launched. */
   public static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+
   /** How long a server may take to exit after SIGTERM before it gets SIGKILL. */
   public static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
 
   /** Tries on fresh ports when another process took the port first; see {@link FreePorts}. */
   private static final int PORT_ATTEMPTS = 3;
+
   private static final String PORT_TAKEN = "Address already in use";
   private static final int LOG_LINES_IN_ERRORS = 30;
+
   /**
    * A starting server answers PING at once (or -LOADING); a short wait lets the start-up check
    * notice soon that the server died when something else holds the port and does not answer.
@@ -159,7 +163,9 @@ public final class RedisServerProcess implements AutoCloseable {
     return process != null && process.isAlive();
   }
 
-  /** Stops the server with SIGTERM, and SIGKILL if it has not exited after {@link #STOP_TIMEOUT}. */
+  /**
+   * Stops the server with SIGTERM, and SIGKILL if it has not exited after {@link #STOP_TIMEOUT}.
+   */
   public synchronized void stop() {
     if (process == null) {
       return;
@@ -241,7 +247,11 @@ public final class RedisServerProcess implements AutoCloseable {
       forget(started);
       String log = logTail(LOG_LINES_IN_ERRORS);
       String message =
-          this + " exited with " + started.exitValue() + " while starting; its log ends with:\n" + log;
+          this
+              + " exited with "
+              + started.exitValue()
+              + " while starting; its log ends with:\n"
+              + log;
       throw log.contains(PORT_TAKEN)
           ? new PortTakenException(message)
           : new IllegalStateException(message);
@@ -275,7 +285,8 @@ public final class RedisServerProcess implements AutoCloseable {
 
   private void awaitExit(Process killed) {
     if (!exited(killed)) {
-      throw new IllegalStateException(this + " (pid " + killed.pid() + ") did not exit after SIGKILL");
+      throw new IllegalStateException(
+          this + " (pid " + killed.pid() + ") did not exit after SIGKILL");
     }
   }
 

@@ -19,7 +19,8 @@ class RedisBinaryIT {
 
     RedisBinary binary = RedisBinary.locate(bin.toString(), "Linux", "amd64");
 
-    assertThat(binary).isEqualTo(new RedisBinary(bin.resolve("redis-server"), Origin.PATH, "7.0.15"));
+    assertThat(binary)
+        .isEqualTo(new RedisBinary(bin.resolve("redis-server"), Origin.PATH, "7.0.15"));
   }
 
   @Test

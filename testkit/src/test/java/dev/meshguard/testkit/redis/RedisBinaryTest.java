@@ -24,7 +24,8 @@ class RedisBinaryTest {
     Path empty = Files.createDirectory(root.resolve("empty"));
     Path notExecutable = Files.createDirectory(root.resolve("not-executable"));
     Files.writeString(notExecutable.resolve("redis-server"), "#!/bin/sh\n");
-    Path directoryOfThatName = Files.createDirectories(root.resolve("dir/redis-server")).getParent();
+    Path directoryOfThatName =
+        Files.createDirectories(root.resolve("dir/redis-server")).getParent();
     Path first = script(Files.createDirectory(root.resolve("first")));
     Path second = script(Files.createDirectory(root.resolve("second")));
 

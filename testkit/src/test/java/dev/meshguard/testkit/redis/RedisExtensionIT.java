@@ -16,7 +16,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RedisExtensionIT {
-  @RegisterExtension static final RedisExtension redis = RedisExtension.standalone().flushingBeforeEach();
+  @RegisterExtension
+  static final RedisExtension redis = RedisExtension.standalone().flushingBeforeEach();
 
   private RedisClient client;
   private StatefulRedisConnection<String, String> connection;

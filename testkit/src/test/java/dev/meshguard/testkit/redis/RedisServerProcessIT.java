@@ -67,7 +67,8 @@ class RedisServerProcessIT {
       assertRefused(server.port());
 
       server.restart();
-      try (StatefulRedisConnection<String, String> connection = client.connect(RedisURI.create(server.uri()))) {
+      try (StatefulRedisConnection<String, String> connection =
+          client.connect(RedisURI.create(server.uri()))) {
         assertThat(connection.sync().ping()).isEqualTo("PONG");
         assertThat(connection.sync().exists("lost")).as("no persistence").isZero();
       }
@@ -139,7 +140,8 @@ class RedisServerProcessIT {
             .start();
     String output = new String(jvm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(jvm.waitFor()).as(output).isZero();
-    String[] portAndDirectory = output.lines().reduce((first, last) -> last).orElseThrow().split(" ");
+    String[] portAndDirectory =
+        output.lines().reduce((first, last) -> last).orElseThrow().split(" ");
     int port = Integer.parseInt(portAndDirectory[0]);
     try {
       Await.until(
@@ -161,7 +163,8 @@ class RedisServerProcessIT {
 
   private static boolean answersPing(int port) {
     try {
-      return "+PONG".equals(InlineCommand.send(FreePorts.LOOPBACK, port, "PING", Duration.ofSeconds(1)));
+      return "+PONG"
+          .equals(InlineCommand.send(FreePorts.LOOPBACK, port, "PING", Duration.ofSeconds(1)));
     } catch (IOException e) {
       return false;
     }
