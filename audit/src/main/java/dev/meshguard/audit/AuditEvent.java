@@ -18,6 +18,7 @@ import java.util.Objects;
  * @param policy the deciding policy; null when none decided
  * @param reason a human-readable reason; null when none
  * @param latencyUs how long the decision took, in microseconds
+ * @param checkpoint set only on the log's own {@code checkpoint} events
  */
 public record AuditEvent(
     Instant time,
@@ -29,7 +30,8 @@ public record AuditEvent(
     AuditObject object,
     PolicyRef policy,
     String reason,
-    long latencyUs) {
+    long latencyUs,
+    Checkpoint checkpoint) {
 
   public static final int SCHEMA_VERSION = 1;
 
@@ -42,6 +44,24 @@ public record AuditEvent(
     if (latencyUs < 0) {
       throw new IllegalArgumentException("latencyUs must not be negative: " + latencyUs);
     }
+  }
+
+  /** An event of a component (every event but the log's own checkpoints). */
+  public AuditEvent(Instant time, String id, String component, String kind, String outcome, Subject subject,
+      AuditObject object, PolicyRef policy, String reason, long latencyUs) {
+    this(time, id, component, kind, outcome, subject, object, policy, reason, latencyUs, null);
+  }
+
+  /** The same event with another object (used by masking). */
+  AuditEvent withObject(AuditObject newObject) {
+    return new AuditEvent(time, id, component, kind, outcome, subject, newObject, policy, reason, latencyUs,
+        checkpoint);
+  }
+
+  /** The same event with another reason (used by masking). */
+  AuditEvent withReason(String newReason) {
+    return new AuditEvent(time, id, component, kind, outcome, subject, object, policy, newReason, latencyUs,
+        checkpoint);
   }
 
   /**
@@ -63,9 +83,34 @@ public record AuditEvent(
    * @param descriptors rate-limit descriptors, rendered {@code key=value,key=value}
    * @param serial a certificate serial (hex)
    * @param spiffeId a certificate's SPIFFE ID
+   * @param headers request headers chosen for the record (lower-case names); secrets are masked
+   *     by the log before anything is written
    */
   public record AuditObject(
-      String workload, String host, String method, String path, String descriptors, String serial, String spiffeId) {}
+      String workload, String host, String method, String path, String descriptors, String serial, String spiffeId,
+      java.util.Map<String, String> headers) {
+
+    public AuditObject {
+      headers = headers == null ? null : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(headers));
+    }
+
+    public AuditObject(
+        String workload, String host, String method, String path, String descriptors, String serial, String spiffeId) {
+      this(workload, host, method, path, descriptors, serial, spiffeId, null);
+    }
+  }
+
+  /**
+   * A signed statement by the log about its own chain head, written every N events or T seconds,
+   * at every rotation and at shutdown. See {@link Checkpoints} for the signed bytes.
+   *
+   * @param headSeq the sequence number of the last event before this checkpoint
+   * @param headHash that event's hash (equal to this event's {@code prev})
+   * @param dropped events dropped by best-effort producers since the previous checkpoint
+   * @param keyId the first 16 hex digits of SHA-256 over the signing key's SubjectPublicKeyInfo
+   * @param signature base64 of the ECDSA P-256 (SHA-256, DER) signature
+   */
+  public record Checkpoint(long headSeq, String headHash, long dropped, String keyId, String signature) {}
 
   /**
    * The policy that decided.

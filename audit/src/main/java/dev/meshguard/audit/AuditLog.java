@@ -1,6 +1,8 @@
 package dev.meshguard.audit;
 
 import dev.meshguard.core.time.Clock;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -36,6 +38,13 @@ import java.util.logging.Logger;
  * up to {@code maxWaitWhenFull} and then get {@link AppendOutcome#REJECTED} (the caller applies its
  * failure mode); best-effort producers get {@link AppendOutcome#DROPPED}, which is counted.
  *
+ * <p>Checkpoints: after {@code checkpointEveryEvents} events, or {@code checkpointInterval} with
+ * unsigned events, at every rotation and at close, the writer appends a {@code checkpoint} event
+ * signed with the log's ECDSA P-256 key ({@link Checkpoints}); it also carries the number of
+ * best-effort events dropped since the previous one, so a gap is always visible.
+ *
+ * <p>Masking ({@link Masking}) is applied by the writer thread before encoding.
+ *
  * <p>Crash recovery: a {@code kill -9} during a write leaves at most one partial trailing line.
  * {@link #open} truncates it, continues the chain from the last complete line, and records a
  * {@code recovered} event saying how many bytes were cut.
@@ -51,6 +60,8 @@ public final class AuditLog implements AutoCloseable {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong written = new AtomicLong();
+  private final Checkpoints.SigningKey signingKey;
+  private final AuditMetrics metrics;
   private volatile boolean closed;
 
   // Writer-thread state only.
@@ -59,15 +70,23 @@ public final class AuditLog implements AutoCloseable {
   private long segmentOpenedNanos;
   private long nextSeq;
   private String prevHash;
+  private long unsignedEvents;
+  private long lastCheckpointNanos;
+  private long droppedReported;
+  private boolean rotating;
 
   private record Pending(AuditEvent event, CompletableFuture<Void> durable) {}
 
-  private AuditLog(AuditOptions options, Clock clock, long nextSeq, String prevHash) {
+  private AuditLog(AuditOptions options, Clock clock, long nextSeq, String prevHash,
+      Checkpoints.SigningKey signingKey, MeterRegistry registry) {
     this.options = options;
     this.clock = clock;
     this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
     this.nextSeq = nextSeq;
     this.prevHash = prevHash;
+    this.signingKey = signingKey;
+    this.metrics = new AuditMetrics(registry, queue::size);
+    this.lastCheckpointNanos = clock.nanoTime();
     this.writer = Thread.ofPlatform().name("meshguard-audit-writer").daemon(true).unstarted(this::writeLoop);
   }
 
@@ -76,11 +95,18 @@ public final class AuditLog implements AutoCloseable {
    * trailing line, and starts the writer thread.
    */
   public static AuditLog open(AuditOptions options, Clock clock) throws IOException {
+    return open(options, clock, new SimpleMeterRegistry());
+  }
+
+  /** As {@link #open(AuditOptions, Clock)}, registering the log's meters in {@code registry}. */
+  public static AuditLog open(AuditOptions options, Clock clock, MeterRegistry registry) throws IOException {
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(registry, "registry");
     Files.createDirectories(options.directory());
+    Checkpoints.SigningKey key = Checkpoints.loadOrCreate(options.checkpointKey());
     Tail tail = Tail.recover(options.directory());
-    AuditLog log = new AuditLog(options, clock, tail.lastSeq() + 1, tail.lastHash());
+    AuditLog log = new AuditLog(options, clock, tail.lastSeq() + 1, tail.lastHash(), key, registry);
     log.openSegment(tail.segment());
     log.writer.start();
     if (tail.truncatedBytes() > 0) {
@@ -100,8 +126,7 @@ public final class AuditLog implements AutoCloseable {
     Objects.requireNonNull(event, "event");
     Objects.requireNonNull(durability, "durability");
     if (closed) {
-      rejected.incrementAndGet();
-      return AppendOutcome.REJECTED;
+      return reject();
     }
     CompletableFuture<Void> done = durability == Durability.DURABLE ? new CompletableFuture<>() : null;
     Pending pending = new Pending(event, done);
@@ -112,10 +137,10 @@ public final class AuditLog implements AutoCloseable {
       if (!accepted) {
         if (durability == Durability.BEST_EFFORT) {
           dropped.incrementAndGet();
+          metrics.dropped.increment();
           return AppendOutcome.DROPPED;
         }
-        rejected.incrementAndGet();
-        return AppendOutcome.REJECTED;
+        return reject();
       }
       if (done == null) {
         return AppendOutcome.QUEUED;
@@ -124,12 +149,17 @@ public final class AuditLog implements AutoCloseable {
       return AppendOutcome.WRITTEN;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      rejected.incrementAndGet();
-      return AppendOutcome.REJECTED;
+      return reject();
     } catch (ExecutionException e) {
-      rejected.incrementAndGet();
+      // Counted as rejected by the writer, which saw the failure.
       return AppendOutcome.REJECTED;
     }
+  }
+
+  private AppendOutcome reject() {
+    rejected.incrementAndGet();
+    metrics.rejected.increment();
+    return AppendOutcome.REJECTED;
   }
 
   /** Events dropped by best-effort producers since start. */
@@ -174,12 +204,14 @@ public final class AuditLog implements AutoCloseable {
       try {
         Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
+          checkpointIfDue();
           rotateIfOld();
           continue;
         }
         batch.add(first);
         queue.drainTo(batch, options.maxBatch() - 1);
         running = writeBatch(batch);
+        checkpointIfDue();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         running = false;
@@ -187,55 +219,103 @@ public final class AuditLog implements AutoCloseable {
         batch.clear();
       }
     }
+    writeCheckpoint();
     closeSegment();
+  }
+
+  private void checkpointIfDue() {
+    boolean unsigned = unsignedEvents > 0 || dropped.get() > droppedReported;
+    if (unsigned && (unsignedEvents >= options.checkpointEveryEvents()
+        || clock.nanoTime() - lastCheckpointNanos >= options.checkpointInterval().toNanos())) {
+      writeCheckpoint();
+    }
+  }
+
+  /** Appends a signed checkpoint over the current chain head (writer thread only). */
+  private void writeCheckpoint() {
+    if (unsignedEvents == 0 && dropped.get() == droppedReported) {
+      return;
+    }
+    long droppedNow = dropped.get();
+    java.time.Instant now = clock.now();
+    AuditEvent.Checkpoint checkpoint =
+        Checkpoints.sign(signingKey, nextSeq - 1, prevHash, now, droppedNow - droppedReported);
+    AuditEvent event = new AuditEvent(now, EventIds.next(clock), "audit", "checkpoint", "signed", null, null, null,
+        null, 0, checkpoint);
+    if (writeEvents(List.of(event), List.of())) {
+      droppedReported = droppedNow;
+      unsignedEvents = 0;
+      lastCheckpointNanos = clock.nanoTime();
+      metrics.checkpoints.increment();
+    }
   }
 
   /** Writes and fsyncs one batch; returns false when the batch held the close marker. */
   private boolean writeBatch(List<Pending> batch) {
     boolean keepRunning = true;
+    List<AuditEvent> events = new ArrayList<>(batch.size());
     List<CompletableFuture<Void>> durable = new ArrayList<>();
+    for (Pending pending : batch) {
+      if (pending == POISON) {
+        keepRunning = false;
+        continue;
+      }
+      events.add(pending.event());
+      if (pending.durable() != null) {
+        durable.add(pending.durable());
+      }
+    }
+    if (!events.isEmpty() && writeEvents(events, durable)) {
+      unsignedEvents += events.size();
+    }
+    return keepRunning;
+  }
+
+  /**
+   * Masks, chains, writes and fsyncs {@code events} (writer thread only), then completes the
+   * durable producers' futures. Rotates the segment when it is full, checkpointing first.
+   *
+   * @return whether the events are on disk
+   */
+  private boolean writeEvents(List<AuditEvent> events, List<CompletableFuture<Void>> durable) {
     long firstSeqOfBatch = nextSeq;
     String prevOfBatch = prevHash;
-    int events = 0;
     try {
-      List<ByteBuffer> buffers = new ArrayList<>(batch.size());
+      ByteBuffer[] buffers = new ByteBuffer[events.size()];
       long batchBytes = 0;
-      for (Pending pending : batch) {
-        if (pending == POISON) {
-          keepRunning = false;
-          continue;
-        }
-        if (pending.durable() != null) {
-          durable.add(pending.durable());
-        }
-        EventLine.Encoded encoded = EventLine.encode(pending.event(), nextSeq, prevHash);
-        buffers.add(ByteBuffer.wrap(encoded.bytes()));
+      for (int i = 0; i < buffers.length; i++) {
+        EventLine.Encoded encoded = EventLine.encode(options.masking().apply(events.get(i)), nextSeq, prevHash);
+        buffers[i] = ByteBuffer.wrap(encoded.bytes());
         batchBytes += encoded.bytes().length;
         nextSeq++;
         prevHash = encoded.hash();
-        events++;
       }
-      ByteBuffer[] array = buffers.toArray(ByteBuffer[]::new);
-      while (hasRemaining(array)) {
-        segment.write(array);
+      while (hasRemaining(buffers)) {
+        segment.write(buffers);
       }
+      long fsyncStart = clock.nanoTime();
       segment.force(false);
+      metrics.fsync.record(clock.nanoTime() - fsyncStart, TimeUnit.NANOSECONDS);
       segmentBytes += batchBytes;
-      written.addAndGet(events);
+      written.addAndGet(events.size());
+      metrics.written.increment(events.size());
+      metrics.bytes.increment(batchBytes);
       durable.forEach(f -> f.complete(null));
-      if (segmentBytes >= options.maxSegmentBytes()) {
-        rotate();
-      }
     } catch (IOException | RuntimeException e) {
       // The batch may be partly on disk; the chain state rolls back so the next batch continues
       // from the last event known written, and recovery cuts any partial line at the next start.
-      LOG.log(Level.SEVERE, "audit write failed; " + events + " events not acknowledged", e);
+      LOG.log(Level.SEVERE, "audit write failed; " + events.size() + " events not acknowledged", e);
       nextSeq = firstSeqOfBatch;
       prevHash = prevOfBatch;
       rejected.addAndGet(durable.size());
+      metrics.rejected.increment(durable.size());
       durable.forEach(f -> f.completeExceptionally(e));
+      return false;
     }
-    return keepRunning;
+    if (segmentBytes >= options.maxSegmentBytes()) {
+      rotate();
+    }
+    return true;
   }
 
   private static boolean hasRemaining(ByteBuffer[] buffers) {
@@ -249,17 +329,26 @@ public final class AuditLog implements AutoCloseable {
 
   private void rotateIfOld() {
     if (segmentBytes > 0 && clock.nanoTime() - segmentOpenedNanos >= options.maxSegmentAge().toNanos()) {
-      try {
-        rotate();
-      } catch (IOException e) {
-        LOG.log(Level.SEVERE, "audit segment rotation failed", e);
-      }
+      rotate();
     }
   }
 
-  private void rotate() throws IOException {
-    closeSegment();
-    openSegment(options.directory().resolve(Segments.name(nextSeq)));
+  /** Seals the segment with a checkpoint and starts the next one at {@code nextSeq}. */
+  private void rotate() {
+    if (rotating) {
+      return; // the sealing checkpoint itself filled the segment
+    }
+    rotating = true;
+    try {
+      writeCheckpoint();
+      closeSegment();
+      openSegment(options.directory().resolve(Segments.name(nextSeq)));
+    } catch (IOException | UncheckedIOException e) {
+      // Keep writing to the current segment if it is still open; rotation is retried when it fills.
+      LOG.log(Level.SEVERE, "audit segment rotation failed", e);
+    } finally {
+      rotating = false;
+    }
   }
 
   private void openSegment(Path path) throws IOException {

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.PublicKey;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Arrays;
 import java.util.List;
 
@@ -17,16 +20,27 @@ import java.util.List;
 public final class AuditVerifier {
   private AuditVerifier() {}
 
-  /** Verifies the log whose segments are in {@code directory}. */
+  /**
+   * Verifies the log whose segments are in {@code directory}, checking checkpoint signatures
+   * against the public key beside them ({@code checkpoint-key.pub.pem}) when there is one.
+   */
   public static VerifyReport verifyDirectory(Path directory) throws IOException {
-    return verify(Segments.list(directory));
+    Path publicKey = Checkpoints.publicKeyFile(directory.resolve(AuditOptions.DEFAULT_CHECKPOINT_KEY_FILE));
+    return verify(Segments.list(directory), Files.exists(publicKey) ? Checkpoints.readPublicKey(publicKey) : null);
   }
 
-  /** Verifies {@code segments}, which must be in chain order and start at the log's first event. */
-  public static VerifyReport verify(List<Path> segments) throws IOException {
+  /**
+   * Verifies {@code segments}, which must be in chain order and start at the log's first event.
+   *
+   * @param publicKey the key checkpoints must be signed with; null to skip signature checks (the
+   *     report says so)
+   */
+  public static VerifyReport verify(List<Path> segments, PublicKey publicKey) throws IOException {
+    String keyId = publicKey == null ? null : Checkpoints.keyId(publicKey);
     long expectedSeq = 1;
     String prevHash = EventLine.GENESIS_PREV;
     long events = 0;
+    long checkpoints = 0;
     for (Path segment : segments) {
       byte[] bytes = Files.readAllBytes(segment);
       int lineNumber = 0;
@@ -36,14 +50,21 @@ public final class AuditVerifier {
         lineNumber++;
         int newline = indexOf(bytes, (byte) '\n', start);
         if (newline < 0) {
-          return new VerifyReport(events, segments.size(), new VerifyReport.Problem(segment, lineNumber, expectedSeq,
-              VerifyReport.Kind.TRUNCATED, "the last line has no newline: the segment was cut mid-event"));
+          return new VerifyReport(events, segments.size(), checkpoints, keyId, new VerifyReport.Problem(segment,
+              lineNumber, expectedSeq, VerifyReport.Kind.TRUNCATED,
+              "the last line has no newline: the segment was cut mid-event"));
         }
         byte[] line = Arrays.copyOfRange(bytes, start, newline);
         start = newline + 1;
-        VerifyReport.Problem problem = check(segment, lineNumber, line, expectedSeq, prevHash, firstInSegment);
+        JsonNode[] parsed = new JsonNode[1];
+        VerifyReport.Problem problem =
+            check(segment, lineNumber, line, expectedSeq, prevHash, firstInSegment, parsed);
+        if (problem == null && isCheckpoint(parsed[0])) {
+          problem = checkCheckpoint(segment, lineNumber, parsed[0], expectedSeq, prevHash, publicKey, keyId);
+          checkpoints += problem == null && publicKey != null ? 1 : 0;
+        }
         if (problem != null) {
-          return new VerifyReport(events, segments.size(), problem);
+          return new VerifyReport(events, segments.size(), checkpoints, keyId, problem);
         }
         firstInSegment = false;
         prevHash = EventLine.writtenHash(line);
@@ -51,14 +72,52 @@ public final class AuditVerifier {
         events++;
       }
     }
-    return new VerifyReport(events, segments.size(), null);
+    return new VerifyReport(events, segments.size(), checkpoints, keyId, null);
+  }
+
+  private static boolean isCheckpoint(JsonNode node) {
+    return "audit".equals(node.path("component").asText()) && "checkpoint".equals(node.path("kind").asText());
+  }
+
+  private static VerifyReport.Problem checkCheckpoint(Path segment, int lineNumber, JsonNode node, long seq,
+      String prevHash, PublicKey publicKey, String keyId) {
+    JsonNode c = node.path("checkpoint");
+    AuditEvent.Checkpoint checkpoint = new AuditEvent.Checkpoint(c.path("head_seq").asLong(-1),
+        c.path("head_hash").asText(), c.path("dropped").asLong(), c.path("key_id").asText(),
+        c.path("signature").asText());
+    if (checkpoint.headSeq() != seq - 1 || !checkpoint.headHash().equals(prevHash)) {
+      return new VerifyReport.Problem(segment, lineNumber, seq, VerifyReport.Kind.EDITED,
+          "the checkpoint names head seq " + checkpoint.headSeq() + " but follows seq " + (seq - 1));
+    }
+    if (publicKey != null) {
+      if (!checkpoint.keyId().equals(keyId)) {
+        return new VerifyReport.Problem(segment, lineNumber, seq, VerifyReport.Kind.BAD_SIGNATURE,
+            "signed by key " + checkpoint.keyId() + ", not by the trusted key " + keyId);
+      }
+      Instant time;
+      try {
+        time = Instant.parse(node.path("time").asText());
+      } catch (DateTimeParseException e) {
+        return new VerifyReport.Problem(segment, lineNumber, seq, VerifyReport.Kind.MALFORMED, "bad time");
+      }
+      if (!Checkpoints.verify(publicKey, checkpoint, time)) {
+        return new VerifyReport.Problem(segment, lineNumber, seq, VerifyReport.Kind.BAD_SIGNATURE,
+            "the checkpoint's ECDSA signature does not verify with key " + keyId);
+      }
+    }
+    if (checkpoint.dropped() > 0) {
+      return new VerifyReport.Problem(segment, lineNumber, seq, VerifyReport.Kind.GAP,
+          checkpoint.dropped() + " best-effort events were dropped (queue full) before seq " + seq);
+    }
+    return null;
   }
 
   private static VerifyReport.Problem check(Path segment, int lineNumber, byte[] line, long expectedSeq,
-      String prevHash, boolean firstInSegment) {
+      String prevHash, boolean firstInSegment, JsonNode[] parsed) {
     JsonNode node;
     try {
       node = EventLine.parse(line);
+      parsed[0] = node;
     } catch (JsonProcessingException e) {
       return new VerifyReport.Problem(segment, lineNumber, expectedSeq, VerifyReport.Kind.MALFORMED,
           "not a JSON object: " + e.getOriginalMessage());

@@ -38,7 +38,7 @@ class AuditLogTest {
       assertThat(log.append(decision("deny", "/b"), Durability.DURABLE)).isEqualTo(AppendOutcome.WRITTEN);
     }
     List<String> lines = Files.readAllLines(dir.resolve("audit-00000000000000000001.jsonl"));
-    assertThat(lines).hasSize(2);
+    assertThat(lines).as("two events and the checkpoint written at close").hasSize(3);
     // Recompute as the README tells a third party to: strip the final hash member, hash prev || rest.
     byte[] prev = new byte[32];
     for (String line : lines) {
@@ -75,8 +75,12 @@ class AuditLogTest {
     assertThat(Segments.list(dir)).hasSizeGreaterThan(3);
     VerifyReport report = AuditVerifier.verifyDirectory(dir);
     assertThat(report.ok()).as(report.render()).isTrue();
-    assertThat(report.events()).isEqualTo(40);
-    assertThat(report.render()).startsWith("OK: 40 events in ");
+    int segments = Segments.list(dir).size();
+    // Every rotation seals the segment with a checkpoint, and close adds one more.
+    assertThat(report.events()).isEqualTo(40 + segments);
+    assertThat(report.checkpoints()).isEqualTo(segments);
+    assertThat(report.render()).startsWith("OK: " + (40 + segments) + " events in " + segments + " segments")
+        .endsWith(segments + " checkpoints signed by key " + report.keyId());
   }
 
   @Test
@@ -89,7 +93,7 @@ class AuditLogTest {
     }
     VerifyReport report = AuditVerifier.verifyDirectory(dir);
     assertThat(report.ok()).as(report.render()).isTrue();
-    assertThat(report.events()).isEqualTo(2);
+    assertThat(report.events()).as("2 events, 2 checkpoints").isEqualTo(4);
   }
 
   @Test
@@ -99,7 +103,8 @@ class AuditLogTest {
         assertThat(log.append(decision("allow", "/" + i), Durability.BUFFERED)).isEqualTo(AppendOutcome.QUEUED);
       }
     }
-    assertThat(AuditVerifier.verifyDirectory(dir).events()).isEqualTo(500);
+    assertThat(AuditVerifier.verifyDirectory(dir).events()).as("500 events and the closing checkpoint")
+        .isEqualTo(501);
   }
 
   @Test
@@ -117,7 +122,7 @@ class AuditLogTest {
       log.append(decision("allow", "/2"), Durability.DURABLE);
     }
     Path segment = Segments.list(dir).get(0);
-    // A crash mid-write: half of a third line, no newline.
+    // A crash mid-write: half of a line, no newline.
     Files.write(segment, "{\"component\":\"authz\",\"id\":\"01".getBytes(StandardCharsets.UTF_8),
         java.nio.file.StandardOpenOption.APPEND);
     assertThat(AuditVerifier.verifyDirectory(dir).problem().kind()).isEqualTo(VerifyReport.Kind.TRUNCATED);
@@ -127,9 +132,10 @@ class AuditLogTest {
     }
     VerifyReport report = AuditVerifier.verifyDirectory(dir);
     assertThat(report.ok()).as(report.render()).isTrue();
-    assertThat(report.events()).isEqualTo(4);
+    // 2 events + checkpoint, then recovered + 1 event + checkpoint.
+    assertThat(report.events()).isEqualTo(6);
     List<String> lines = Files.readAllLines(segment);
-    JsonNode recovered = new ObjectMapper().readTree(lines.get(2));
+    JsonNode recovered = new ObjectMapper().readTree(lines.get(3));
     assertThat(recovered.get("kind").asText()).isEqualTo("recovered");
     assertThat(recovered.get("reason").asText()).contains("truncated a partial line of 29 bytes");
   }
