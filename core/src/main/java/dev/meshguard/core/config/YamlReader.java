@@ -18,9 +18,11 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.reader.ReaderException;
 
 /**
  * Reads one YAML document into a {@link YamlNode} tree with Jackson's streaming YAML parser
@@ -80,7 +82,7 @@ final class YamlReader {
       }
       return root;
     } catch (JsonProcessingException e) {
-      throw new ConfigException(List.of(syntaxError(e)), e);
+      throw new ConfigException(List.of(syntaxError(e, yaml)), e);
     } catch (IOException e) {
       // Reading a String does no I/O; only the parser's own exceptions above are expected.
       throw new UncheckedIOException(e);
@@ -142,7 +144,22 @@ final class YamlReader {
    * parsing a flow sequence at line 1, column 4)}) at the problem's position, instead of the
    * multi-line message with source snippets.
    */
-  private ConfigError syntaxError(JsonProcessingException e) {
+  private ConfigError syntaxError(JsonProcessingException e, String yaml) {
+    if (e.getCause() instanceof ReaderException reader) {
+      // A character SnakeYAML refuses (a control character, a lone surrogate): Jackson's
+      // location is the start of the document, SnakeYAML's is a code point index.
+      int line = 1;
+      int column = 1;
+      for (int i = 0, codePoints = 0; i < yaml.length() && codePoints < reader.getPosition(); codePoints++) {
+        int c = yaml.codePointAt(i);
+        i += Character.charCount(c);
+        line += c == '\n' ? 1 : 0;
+        column = c == '\n' ? 1 : column + 1;
+      }
+      String found = Character.isValidCodePoint(reader.getCodePoint())
+          ? String.format(Locale.ROOT, ", found U+%04X", reader.getCodePoint()) : "";
+      return new ConfigError(source, line, column, "", "syntax error: " + firstLine(reader.getMessage()) + found);
+    }
     if (e.getCause() instanceof MarkedYAMLException marked && marked.getProblemMark() != null) {
       StringBuilder message = new StringBuilder(firstLine(marked.getProblem()));
       if (marked.getContext() != null) {

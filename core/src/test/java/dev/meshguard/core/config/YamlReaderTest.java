@@ -71,4 +71,11 @@ class YamlReaderTest {
     assertThat(e.errors()).extracting(ConfigError::line, ConfigError::column).containsExactly(tuple(2, 2));
     assertThat(e.getCause()).isNotNull();
   }
+
+  @Test
+  void aRefusedCharacterIsLocatedByLineAndColumn() {
+    ConfigException e = catchThrowableOfType(ConfigException.class, () -> read("a: 1\nb: \uD83D\uDE00 \u0001\n"));
+    assertThat(e.errors()).containsExactly(
+        new ConfigError("t.yaml", 2, 6, "", "syntax error: special characters are not allowed, found U+0001"));
+  }
 }
