@@ -58,7 +58,7 @@ public final class AuditReader {
             // The partial last line of a crashed writer, or damage that verify reports.
             continue;
           }
-          sink.accept(new StoredEvent(segment, node.path("seq").asLong(), toEvent(node)));
+          sink.accept(new StoredEvent(segment, node.path("seq").asLong(), toEvent(node), line));
         }
       } catch (UncheckedIOException e) {
         throw e.getCause();

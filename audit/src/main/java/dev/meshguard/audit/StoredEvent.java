@@ -8,5 +8,6 @@ import java.nio.file.Path;
  * @param segment the file it was read from
  * @param seq its sequence number
  * @param event the event (masked as written)
+ * @param line the line as written, without its newline
  */
-public record StoredEvent(Path segment, long seq, AuditEvent event) {}
+public record StoredEvent(Path segment, long seq, AuditEvent event, String line) {}

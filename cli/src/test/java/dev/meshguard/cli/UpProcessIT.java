@@ -42,7 +42,8 @@ class UpProcessIT {
     int adminPort = freePort();
     Path log = tmp.resolve("up.log");
     process = new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
-            JAR.toAbsolutePath().toString(), "up", "--admin-port", Integer.toString(adminPort)))
+            JAR.toAbsolutePath().toString(), "up", "--admin-port", Integer.toString(adminPort),
+            "--audit-dir", tmp.resolve("audit").toString()))
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
         .start();
@@ -65,6 +66,8 @@ class UpProcessIT {
     // 143 = 128 + SIGTERM: the JVM ran its shutdown hooks and exited on the signal.
     assertThat(process.exitValue()).isEqualTo(143);
     assertThat(Files.readString(log)).contains("meshguard stopped");
+    // The audit log was closed cleanly: the start event and the closing checkpoint verify.
+    assertThat(Main.commandLine().execute("audit", "verify", tmp.resolve("audit").toString())).isZero();
     try (ServerSocket reuse = new ServerSocket(adminPort)) {
       assertThat(reuse.getLocalPort()).as("admin port released").isEqualTo(adminPort);
     }

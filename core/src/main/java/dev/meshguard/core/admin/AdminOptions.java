@@ -1,5 +1,7 @@
 package dev.meshguard.core.admin;
 
+import dev.meshguard.core.config.NotBlank;
+import dev.meshguard.core.config.Range;
 import java.util.Objects;
 
 /**
@@ -9,7 +11,7 @@ import java.util.Objects;
  * @param host the address to bind, {@value #DEFAULT_HOST} unless configured otherwise
  * @param port the port, {@value #DEFAULT_PORT} by default; 0 picks a free one
  */
-public record AdminOptions(String host, int port) {
+public record AdminOptions(@NotBlank String host, @Range(min = "0", max = "65535") int port) {
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 9090;
   public static final AdminOptions DEFAULTS = new AdminOptions(DEFAULT_HOST, DEFAULT_PORT);

@@ -14,7 +14,7 @@ import java.util.Map;
  * truncated, and the total must fit in a signed 64-bit count of nanoseconds (about 292 years),
  * as in Go. There are no days: a day is not always 24 hours.
  */
-final class Durations {
+public final class Durations {
 
   static final String UNITS = "ns, us, ms, s, m, h";
 
@@ -41,7 +41,7 @@ final class Durations {
    * @throws IllegalArgumentException with the reason, e.g. {@code unknown unit "d"}, for the
    *     caller to put in a {@link ConfigError}
    */
-  static Duration parse(String text) {
+  public static Duration parse(String text) {
     int i = 0;
     boolean negative = false;
     if (i < text.length() && (text.charAt(i) == '-' || text.charAt(i) == '+')) {
