@@ -108,6 +108,48 @@ class AuditLogTest {
   }
 
   @Test
+  void aFullQueueRejectsBufferedEventsAfterTheBoundAndCountsThem() throws Exception {
+    AuditOptions options = AuditOptions.builder(dir).queueCapacity(1).maxWaitWhenFull(Duration.ZERO).build();
+    int accepted = 0;
+    int rejected = 0;
+    try (AuditLog log = AuditLog.open(options, clock)) {
+      for (int i = 0; i < 100_000 && rejected == 0; i++) {
+        AppendOutcome outcome = log.append(decision("allow", "/" + i), Durability.BUFFERED);
+        assertThat(outcome).isIn(AppendOutcome.QUEUED, AppendOutcome.REJECTED);
+        if (outcome == AppendOutcome.QUEUED) {
+          accepted++;
+        } else {
+          rejected++;
+        }
+      }
+      assertThat(log.rejectedCount()).isEqualTo(rejected);
+      assertThat(log.droppedCount()).isZero();
+    }
+    assertThat(rejected).as("the writer could not keep a one-slot queue empty").isPositive();
+    VerifyReport report = AuditVerifier.verifyDirectory(dir);
+    assertThat(report.ok()).as("refused events are the producer's to handle, not a gap: %s", report.render())
+        .isTrue();
+    assertThat(report.events()).as("every accepted event and the closing checkpoint").isEqualTo(accepted + 1L);
+  }
+
+  @Test
+  void metricsCountWritesAndFsyncs() throws Exception {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    try (AuditLog log = AuditLog.open(AuditOptions.in(dir), clock, registry)) {
+      for (int i = 0; i < 3; i++) {
+        log.append(decision("deny", "/" + i), Durability.DURABLE);
+      }
+      assertThat(registry.get("meshguard_audit_events_written").counter().count()).isEqualTo(3);
+      assertThat(registry.get("meshguard_audit_bytes_written").counter().count())
+          .isEqualTo((double) Files.size(Segments.list(dir).get(0)));
+      assertThat(registry.get("meshguard_audit_fsync").timer().count()).isEqualTo(3);
+      assertThat(registry.get("meshguard_audit_queue_depth").gauge().value()).isZero();
+    }
+    assertThat(registry.get("meshguard_audit_checkpoints_written").counter().count()).isEqualTo(1);
+  }
+
+  @Test
   void closedLogRejectsInsteadOfDroppingSilently() throws Exception {
     AuditLog log = AuditLog.open(AuditOptions.in(dir), clock);
     log.close();
