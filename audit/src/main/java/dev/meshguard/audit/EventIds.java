@@ -1,8 +1,8 @@
 package dev.meshguard.audit;
 
 import dev.meshguard.core.time.Clock;
-import java.security.SecureRandom;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -11,7 +11,6 @@ import java.util.concurrent.atomic.AtomicLong;
  * strictly increasing. Written by hand: the JDK has no UUIDv7 yet and this is a dozen lines.
  */
 public final class EventIds {
-  private static final SecureRandom RANDOM = new SecureRandom();
   // High bits: the last millisecond used; low 12 bits: a counter within it. A counter that
   // overflows carries into the millisecond, so ids stay strictly increasing under any load.
   private static final AtomicLong LAST = new AtomicLong();
@@ -30,7 +29,9 @@ public final class EventIds {
     long timeBits = stamp >>> 12;
     long counter = stamp & 0x0FFF;
     long msb = (timeBits << 16) | 0x7000L | counter;
-    long lsb = (RANDOM.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+    // Ids must be unique, not secret: ThreadLocalRandom keeps this off a shared lock on the
+    // request path (SecureRandom is synchronized), and the time and counter bits order them.
+    long lsb = (ThreadLocalRandom.current().nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
     return new UUID(msb, lsb).toString();
   }
 }
