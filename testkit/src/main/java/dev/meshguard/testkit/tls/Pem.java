@@ -10,6 +10,10 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PrivateKey;
+import java.security.interfaces.ECPrivateKey;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.util.io.pem.PemObject;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Set;
@@ -41,13 +45,29 @@ final class Pem {
     try (JcaPEMWriter writer = new JcaPEMWriter(text)) {
       switch (format) {
         case PKCS8 -> writer.writeObject(new JcaPKCS8Generator(key, null));
-        // JcaMiscPEMGenerator writes EC keys as SEC1 and RSA keys as PKCS#1.
-        case TRADITIONAL -> writer.writeObject(key);
+        case TRADITIONAL -> writer.writeObject(traditional(key));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return replace(file, text.toString(), KEY_PERMISSIONS);
+  }
+
+  /**
+   * PKCS#1 for RSA; SEC1 with the named curve inside for EC. (Writing the key object directly
+   * would give a SEC1 structure without its curve when the PKCS#8 encoding carries the curve only
+   * in the algorithm identifier, as the JDK's does; OpenSSL cannot read such a file either.)
+   */
+  private static PemObject traditional(PrivateKey key) throws IOException {
+    PrivateKeyInfo info = PrivateKeyInfo.getInstance(key.getEncoded());
+    if (key instanceof ECPrivateKey ec) {
+      org.bouncycastle.asn1.sec.ECPrivateKey inner = org.bouncycastle.asn1.sec.ECPrivateKey.getInstance(info.parsePrivateKey());
+      ASN1Encodable curve = info.getPrivateKeyAlgorithm().getParameters();
+      org.bouncycastle.asn1.sec.ECPrivateKey sec1 = new org.bouncycastle.asn1.sec.ECPrivateKey(
+          ec.getParams().getOrder().bitLength(), inner.getKey(), inner.getPublicKey(), curve);
+      return new PemObject("EC PRIVATE KEY", sec1.getEncoded());
+    }
+    return new PemObject("RSA PRIVATE KEY", info.parsePrivateKey().toASN1Primitive().getEncoded());
   }
 
   /**

@@ -81,5 +81,11 @@ class TestCaTest {
     Path rsa = ca.leaf("spiffe://td/rsa").keyType(KeyType.RSA_2048).issue().writeKey(dir.resolve("rsa.key"), KeyFormat.TRADITIONAL);
     assertThat(Files.readString(ec)).startsWith("-----BEGIN EC PRIVATE KEY-----");
     assertThat(Files.readString(rsa)).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+    // A SEC1 key must name its curve, or nothing (OpenSSL included) can use it.
+    try (var parser = new org.bouncycastle.openssl.PEMParser(Files.newBufferedReader(ec))) {
+      var pair = (org.bouncycastle.openssl.PEMKeyPair) parser.readObject();
+      assertThat(pair.getPrivateKeyInfo().getPrivateKeyAlgorithm().getParameters())
+          .isEqualTo(org.bouncycastle.asn1.sec.SECObjectIdentifiers.secp256r1);
+    }
   }
 }
