@@ -26,10 +26,12 @@ import javax.net.ssl.SSLException;
  * from that same provider (see {@link TlsMaterial}) and are wrapped by {@link ReloadingKeyManager}
  * and {@link ReloadingTrustManager}, which follow the live {@link ReloadingMaterial}.
  *
- * <p>Host name verification is off on both sides: grpc-java (1.85) and netty 4.2 turn on
+ * <p>Host name verification is off on both sides: grpc-java (1.85: {@code GrpcSslContexts} and
+ * again {@code ProtocolNegotiators.ClientTlsHandler} for any engine without an algorithm) turns on
  * {@code HTTPS} endpoint identification, which an X.509-SVID (a URI SAN, no DNS names) cannot
- * pass. Peers are identified by SPIFFE ID instead: by {@link #serverInterceptor()} on a server, in
- * the trust manager on a client.
+ * pass. The engines get the empty algorithm, which both JSSE providers read as "none". Peers are
+ * identified by SPIFFE ID instead: by {@link #serverInterceptor()} on a server, in the trust
+ * manager on a client.
  *
  * <p>{@link #close()} stops the file poll; the executor belongs to the caller.
  */
@@ -37,6 +39,8 @@ public final class TlsContext implements AutoCloseable {
 
   private static final System.Logger LOG = System.getLogger(TlsContext.class.getName());
   private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+  /** Empty, not null: see {@link #build}. */
+  static final String NO_ENDPOINT_IDENTIFICATION = "";
 
   private final TlsOptions options;
   private final boolean server;
@@ -122,8 +126,9 @@ public final class TlsContext implements AutoCloseable {
     GrpcSslContexts.configure(builder, crypto.tlsProvider());
     builder.protocols(PROTOCOLS)
         .secureRandom(crypto.secureRandom())
-        // After configure(), which sets "HTTPS": SVIDs have no DNS names to verify.
-        .endpointIdentificationAlgorithm(null);
+        // After configure(), which sets "HTTPS". Not null: grpc's ClientTlsHandler puts "HTTPS"
+        // on any engine whose algorithm is null. SunJSSE and BCJSSE both skip the check for "".
+        .endpointIdentificationAlgorithm(NO_ENDPOINT_IDENTIFICATION);
     try {
       return builder.build();
     } catch (SSLException e) {
