@@ -11,6 +11,7 @@ import java.security.Provider;
 import java.security.Security;
 import java.security.spec.ECGenParameterSpec;
 import org.bouncycastle.crypto.CryptoServicesRegistrar;
+import org.bouncycastle.crypto.fips.FipsSecureRandom;
 import org.bouncycastle.crypto.fips.FipsUnapprovedOperationError;
 import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,6 +46,9 @@ class CryptoFipsTest {
     assertThat(store.getProvider().getName()).isEqualTo("BCFIPS");
     assertThat(crypto.secureRandom().getProvider().getName()).isEqualTo("BCFIPS");
     assertThat(crypto.secureRandom().getAlgorithm()).isEqualTo("DEFAULT");
+    // Not the JCA DRBG above: with a JCA SecureRandom registered, BCFIPS would refuse every key
+    // generation in approved-only mode (see Crypto.installFips).
+    assertThat(CryptoServicesRegistrar.getSecureRandom()).isInstanceOf(FipsSecureRandom.class);
     assertThat(crypto.certificateFactory().getProvider().getName()).isEqualTo("BCFIPS");
     assertThat(crypto.keyFactory("EC").getProvider().getName()).isEqualTo("BCFIPS");
     assertThat(Crypto.install(CryptoMode.FIPS)).isSameAs(crypto);
