@@ -8,6 +8,7 @@ import dev.meshguard.core.admin.AdminServer;
 import dev.meshguard.core.admin.ComponentStatus;
 import dev.meshguard.core.admin.Metrics;
 import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.time.Clock;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -43,8 +44,10 @@ final class UpCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     UpConfig config;
+    Crypto crypto;
     try {
       config = options.load(UpConfig.DEFAULTS, System.getenv());
+      crypto = CliCrypto.install(config.fips());
     } catch (ConfigException e) {
       return CliErrors.configError(spec, e);
     }
@@ -55,7 +58,7 @@ final class UpCommand implements Callable<Integer> {
       stopped.countDown();
     }, "meshguard-shutdown"));
     try {
-      start(config, out);
+      start(config, crypto, out);
     } catch (IOException | RuntimeException e) {
       closeAll();
       throw e;
@@ -64,11 +67,11 @@ final class UpCommand implements Callable<Integer> {
     return 0;
   }
 
-  private void start(UpConfig config, PrintWriter out) throws IOException {
+  private void start(UpConfig config, Crypto crypto, PrintWriter out) throws IOException {
     Clock clock = Clock.SYSTEM;
     Metrics metrics = started(Metrics.create());
     AuditLog audit = started(AuditLog.open(config.audit().toOptions(), clock, metrics.registry()));
-    AdminServer admin = started(AdminServer.start(config.admin(), metrics, "up", config.fips(), clock));
+    AdminServer admin = started(AdminServer.start(config.admin(), metrics, "up", crypto.isFips(), clock));
     String auditDir = config.audit().directory().toAbsolutePath().normalize().toString();
     admin.register(() -> ComponentStatus.ready("audit", null, Map.of("directory", auditDir)));
 
@@ -76,7 +79,7 @@ final class UpCommand implements Callable<Integer> {
         null, "meshguard " + Version.current() + " up; admin " + admin.endpoint(), 0),
         config.audit().durabilityOf("meshguard"));
 
-    out.printf("meshguard %s up (fips mode: %s)%n", Version.current(), config.fips() ? "on" : "off");
+    out.printf("meshguard %s up (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");
     out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", admin.endpoint());
     out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", auditDir, auditDir);
     out.println("Ready. Ctrl-C stops.");

@@ -78,6 +78,28 @@ class UpProcessIT {
   }
 
   @Test
+  void upInFipsModeReportsItAndSignsItsAuditLogInsideTheModule() throws Exception {
+    int adminPort = freePort();
+    Path log = tmp.resolve("fips.log");
+    Path audit = tmp.resolve("fips-audit");
+    process = new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
+            JAR.toAbsolutePath().toString(), "up", "--fips", "--admin-port", Integer.toString(adminPort),
+            "--audit-dir", audit.toString()))
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
+        () -> "meshguard up --fips to print its banner; log so far:\n" + readQuietly(log));
+    assertThat(Files.readString(log)).contains("(fips mode: on)");
+    HttpResponse<String> status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + adminPort + "/status")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(status.body()).contains("\"fips_mode\":true");
+    process.destroy();
+    assertThat(process.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(Main.commandLine().execute("audit", "verify", audit.toString())).isZero();
+  }
+
+  @Test
   void helpListsEverySubcommand() throws Exception {
     Path log = tmp.resolve("help.log");
     process = new ProcessBuilder(List.of(javaBinary(), "-jar", JAR.toAbsolutePath().toString(), "--help"))
