@@ -1,6 +1,12 @@
 package dev.meshguard.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.meshguard.audit.AuditEvent;
+import dev.meshguard.audit.AuditOptions;
 import dev.meshguard.audit.AuditQuery;
 import dev.meshguard.audit.AuditReader;
 import dev.meshguard.audit.AuditStats;
@@ -8,14 +14,8 @@ import dev.meshguard.audit.AuditVerifier;
 import dev.meshguard.audit.Checkpoints;
 import dev.meshguard.audit.StoredEvent;
 import dev.meshguard.audit.VerifyReport;
-import dev.meshguard.audit.AuditOptions;
 import dev.meshguard.core.config.Durations;
 import dev.meshguard.core.time.Clock;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -106,8 +106,11 @@ final class AuditCommand implements Runnable {
     }
   }
 
-  /** The filters {@code query} and {@code stats} share. */
+  /** The paths and filters {@code query} and {@code stats} share. */
   static final class Filters {
+    @Parameters(paramLabel = "PATH", arity = "1..*", description = "Audit directories or segment files.")
+    List<Path> paths;
+
     @Option(names = "--since", paramLabel = "TIME", converter = TimeConverter.class,
         description = "Events at or after TIME: a duration back from now (1h, 30m) or an RFC 3339 time.")
     Instant since;
@@ -131,8 +134,14 @@ final class AuditCommand implements Runnable {
     @Option(names = "--path-prefix", paramLabel = "PREFIX", description = "Request paths starting with PREFIX.")
     String pathPrefix;
 
-    AuditQuery query() {
-      return new AuditQuery(since, until, component, outcome, subject, policy, pathPrefix);
+    /** Calls {@code sink} with every event of {@link #paths} that the filters select, in chain order. */
+    void forEachMatch(java.util.function.Consumer<StoredEvent> sink) throws IOException {
+      AuditQuery query = new AuditQuery(since, until, component, outcome, subject, policy, pathPrefix);
+      AuditReader.forEach(AuditReader.segments(paths), stored -> {
+        if (query.test(stored.event())) {
+          sink.accept(stored);
+        }
+      });
     }
   }
 
@@ -140,9 +149,6 @@ final class AuditCommand implements Runnable {
   static final class Query implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
-
-    @Parameters(paramLabel = "PATH", arity = "1..*", description = "Audit directories or segment files.")
-    private List<Path> paths;
 
     @picocli.CommandLine.Mixin
     private Filters filters;
@@ -153,13 +159,8 @@ final class AuditCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       PrintWriter out = spec.commandLine().getOut();
-      AuditQuery query = filters.query();
       List<StoredEvent> matches = new ArrayList<>();
-      AuditReader.forEach(AuditReader.segments(paths), stored -> {
-        if (query.test(stored.event())) {
-          matches.add(stored);
-        }
-      });
+      filters.forEachMatch(matches::add);
       if (format == Format.JSON) {
         matches.forEach(m -> out.println(m.line()));
       } else {
@@ -221,9 +222,6 @@ final class AuditCommand implements Runnable {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(paramLabel = "PATH", arity = "1..*", description = "Audit directories or segment files.")
-    private List<Path> paths;
-
     @picocli.CommandLine.Mixin
     private Filters filters;
 
@@ -235,13 +233,8 @@ final class AuditCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
-      AuditQuery query = filters.query();
       AuditStats.Collector collector = new AuditStats.Collector(top);
-      AuditReader.forEach(AuditReader.segments(paths), stored -> {
-        if (query.test(stored.event())) {
-          collector.add(stored.event());
-        }
-      });
+      filters.forEachMatch(stored -> collector.add(stored.event()));
       AuditStats stats = collector.result();
       PrintWriter out = spec.commandLine().getOut();
       if (format == Format.JSON) {
