@@ -302,11 +302,20 @@ public final class AuditLog implements AutoCloseable {
       metrics.bytes.increment(batchBytes);
       durable.forEach(f -> f.complete(null));
     } catch (IOException | RuntimeException e) {
-      // The batch may be partly on disk; the chain state rolls back so the next batch continues
-      // from the last event known written, and recovery cuts any partial line at the next start.
+      // The batch may be partly on disk: cut the segment back to where the batch began and roll
+      // the chain state back, so the next batch continues from the last event known written.
       LOG.log(Level.SEVERE, "audit write failed; " + events.size() + " events not acknowledged", e);
       nextSeq = firstSeqOfBatch;
       prevHash = prevOfBatch;
+      try {
+        segment.truncate(segmentBytes);
+      } catch (IOException | RuntimeException truncateFailed) {
+        // The file may now hold lines the chain state does not know: writing on would corrupt the
+        // chain, so the log fails closed and every later append is refused.
+        LOG.log(Level.SEVERE, "audit segment could not be cut back after a failed write; the audit log "
+            + "refuses further events until restarted (recovery checks the file)", truncateFailed);
+        closed = true;
+      }
       rejected.addAndGet(durable.size());
       metrics.rejected.increment(durable.size());
       durable.forEach(f -> f.completeExceptionally(e));

@@ -11,19 +11,19 @@ import java.util.regex.Pattern;
 
 /**
  * Segment file naming: {@code audit-<first seq, 20 digits>.jsonl}, so a directory listing sorted
- * by name is in chain order.
+ * by name is in chain order. Public for the sinks, which read segments as the writer fills them.
  */
-final class Segments {
+public final class Segments {
   private static final Pattern NAME = Pattern.compile("audit-(\\d{20})\\.jsonl");
 
   private Segments() {}
 
-  static String name(long firstSeq) {
+  public static String name(long firstSeq) {
     return String.format("audit-%020d.jsonl", firstSeq);
   }
 
-  /** The segment files in {@code directory}, in chain order. */
-  static List<Path> list(Path directory) throws IOException {
+  /** The segment files in {@code directory}, in chain order; empty when it does not exist (yet). */
+  public static List<Path> list(Path directory) throws IOException {
     List<Path> segments = new ArrayList<>();
     if (!Files.isDirectory(directory)) {
       return segments;
@@ -40,7 +40,7 @@ final class Segments {
   }
 
   /** The first sequence number a segment's name claims. */
-  static long firstSeq(Path segment) {
+  public static long firstSeq(Path segment) {
     Matcher m = NAME.matcher(segment.getFileName().toString());
     if (!m.matches()) {
       throw new IllegalArgumentException("not a segment file: " + segment);
