@@ -1,5 +1,6 @@
 package dev.meshguard.bench;
 
+import dev.meshguard.core.time.Clock;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +23,7 @@ public final class Main {
 
   /** The suites bench/run knows, in the order the usage message lists them. */
   static List<Suite> suites() {
-    return List.of();
+    return List.of(new AuditWriteSuite(Clock.SYSTEM));
   }
 
   public static void main(String[] args) {

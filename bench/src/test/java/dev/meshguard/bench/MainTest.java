@@ -80,6 +80,11 @@ class MainTest {
   }
 
   @Test
+  void benchRunKnowsEverySuite() {
+    assertThat(Main.suites()).extracting(Suite::name).containsExactly("audit-write");
+  }
+
+  @Test
   void stdoutIsOneJsonLineNamingTheSuiteFirst() {
     assertThat(run(List.of(new FakeSuite("fake", null)), "fake", "--quick", "--dir", dir.toString()))
         .isEqualTo(Main.OK);
