@@ -1,5 +1,6 @@
 package dev.meshguard.audit;
 
+import dev.meshguard.audit.sink.AuditSinksConfig;
 import dev.meshguard.core.config.Range;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,6 +24,7 @@ import java.util.Set;
  *   mask_headers: [authorization, cookie, set-cookie, proxy-authorization, x-api-key]
  *   mask_query_parameters: [token, access_token]
  *   mask_jwt_signatures: true
+ *   sinks: {stdout: false, http: {url: https://collector.example/v1/audit}}
  * }</pre>
  */
 public record AuditConfig(
@@ -37,7 +39,8 @@ public record AuditConfig(
     Path checkpointKey,
     List<String> maskHeaders,
     List<String> maskQueryParameters,
-    boolean maskJwtSignatures) {
+    boolean maskJwtSignatures,
+    AuditSinksConfig sinks) {
 
   /** Durability per component when the config says nothing: issuances wait for the disk. */
   public static final Map<String, Durability> DEFAULT_DURABILITY =
@@ -48,12 +51,13 @@ public record AuditConfig(
       DEFAULT_DURABILITY, AuditOptions.DEFAULT_QUEUE_CAPACITY, AuditOptions.DEFAULT_MAX_WAIT_WHEN_FULL,
       AuditOptions.DEFAULT_MAX_SEGMENT_BYTES, AuditOptions.DEFAULT_MAX_SEGMENT_AGE,
       AuditOptions.DEFAULT_CHECKPOINT_EVERY_EVENTS, AuditOptions.DEFAULT_CHECKPOINT_INTERVAL, null,
-      List.copyOf(Masking.DEFAULT_HEADERS.stream().sorted().toList()), List.of(), true);
+      List.copyOf(Masking.DEFAULT_HEADERS.stream().sorted().toList()), List.of(), true, AuditSinksConfig.DEFAULTS);
 
   public AuditConfig {
     durability = durability == null ? DEFAULT_DURABILITY : Map.copyOf(durability);
     maskHeaders = List.copyOf(maskHeaders);
     maskQueryParameters = List.copyOf(maskQueryParameters);
+    sinks = sinks == null ? AuditSinksConfig.DEFAULTS : sinks;
   }
 
   /** The durability of {@code component}'s events: configured, else the default (buffered). */

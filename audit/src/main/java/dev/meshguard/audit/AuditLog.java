@@ -74,6 +74,7 @@ public final class AuditLog implements AutoCloseable {
   private long lastCheckpointNanos;
   private long droppedReported;
   private boolean rotating;
+  private final EventLine.Encoder encoder = new EventLine.Encoder();
 
   private record Pending(AuditEvent event, CompletableFuture<Void> durable) {}
 
@@ -284,7 +285,7 @@ public final class AuditLog implements AutoCloseable {
       ByteBuffer[] buffers = new ByteBuffer[events.size()];
       long batchBytes = 0;
       for (int i = 0; i < buffers.length; i++) {
-        EventLine.Encoded encoded = EventLine.encode(options.masking().apply(events.get(i)), nextSeq, prevHash);
+        EventLine.Encoded encoded = encoder.encode(options.masking().apply(events.get(i)), nextSeq, prevHash);
         buffers[i] = ByteBuffer.wrap(encoded.bytes());
         batchBytes += encoded.bytes().length;
         nextSeq++;

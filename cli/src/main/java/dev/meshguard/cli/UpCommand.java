@@ -3,6 +3,7 @@ package dev.meshguard.cli;
 import dev.meshguard.audit.AuditEvent;
 import dev.meshguard.audit.AuditLog;
 import dev.meshguard.audit.EventIds;
+import dev.meshguard.audit.sink.AuditSinks;
 import dev.meshguard.core.Version;
 import dev.meshguard.core.admin.AdminServer;
 import dev.meshguard.core.admin.ComponentStatus;
@@ -70,10 +71,16 @@ final class UpCommand implements Callable<Integer> {
   private void start(UpConfig config, Crypto crypto, PrintWriter out) throws IOException {
     Clock clock = Clock.SYSTEM;
     Metrics metrics = started(Metrics.create());
+    // Sinks start before the log and so close after it: the log's last checkpoint is shipped too.
+    AuditSinks sinks = started(AuditSinks.start(config.audit().sinks(), config.audit().directory(), System.out,
+        clock, metrics.registry()));
     AuditLog audit = started(AuditLog.open(config.audit().toOptions(), clock, metrics.registry()));
     AdminServer admin = started(AdminServer.start(config.admin(), metrics, "up", crypto.isFips(), clock));
     String auditDir = config.audit().directory().toAbsolutePath().normalize().toString();
-    admin.register(() -> ComponentStatus.ready("audit", null, Map.of("directory", auditDir)));
+    Map<String, String> auditEndpoints = sinks.http()
+        .map(http -> Map.of("directory", auditDir, "http_sink", config.audit().sinks().http().url()))
+        .orElse(Map.of("directory", auditDir));
+    admin.register(() -> ComponentStatus.ready("audit", null, auditEndpoints));
 
     audit.append(new AuditEvent(clock.now(), EventIds.next(clock), "meshguard", "start", "started", null, null,
         null, "meshguard " + Version.current() + " up; admin " + admin.endpoint(), 0),

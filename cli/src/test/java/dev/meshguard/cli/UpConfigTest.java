@@ -37,6 +37,17 @@ class UpConfigTest {
   }
 
   @Test
+  void aSinkUrlThatIsNotHttpIsRefusedAtItsLine() throws Exception {
+    Path config = dir.resolve("sinks.yaml");
+    Files.writeString(config, "audit:\n  sinks:\n    http:\n      url: ftp://collector/audit\n");
+    ConfigOptions options = new ConfigOptions();
+    options.configFile = config;
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> options.load(UpConfig.DEFAULTS, java.util.Map.of()))
+        .hasMessageContaining(config + ":4:7: audit.sinks.http: url must start with http:// or https://, found "
+            + "\"ftp://collector/audit\"");
+  }
+
+  @Test
   void flagsOverrideTheFile() throws Exception {
     Path config = dir.resolve("meshguard.yaml");
     Files.writeString(config, "admin:\n  port: 9999\n");

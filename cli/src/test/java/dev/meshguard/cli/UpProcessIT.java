@@ -100,6 +100,44 @@ class UpProcessIT {
   }
 
   @Test
+  void upShipsItsAuditLogToAnHttpCollector() throws Exception {
+    java.util.List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer collector =
+        com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    collector.createContext("/v1/audit", exchange -> {
+      received.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+          + " auth=" + exchange.getRequestHeaders().getFirst("Authorization"));
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
+    collector.start();
+    try {
+      Path token = tmp.resolve("token");
+      Files.writeString(token, "Bearer collector-secret\n");
+      Path config = tmp.resolve("meshguard.yaml");
+      Files.writeString(config, "audit:\n  sinks:\n    http:\n      url: http://127.0.0.1:"
+          + collector.getAddress().getPort() + "/v1/audit\n      max_batch_delay: 10ms\n      authorization_file: "
+          + token + "\n");
+      int adminPort = freePort();
+      Path log = tmp.resolve("sink.log");
+      process = new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
+              JAR.toAbsolutePath().toString(), "up", "--config", config.toString(), "--admin-port",
+              Integer.toString(adminPort), "--audit-dir", tmp.resolve("sink-audit").toString()))
+          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      Await.until(Duration.ofSeconds(30), () -> String.join("", received).contains("\"kind\":\"start\""),
+          () -> "the start event at the collector; got " + received + "; log:\n" + readQuietly(log));
+      assertThat(received.get(0)).startsWith("[{").endsWith("] auth=Bearer collector-secret");
+      assertThat(readQuietly(log)).doesNotContain("collector-secret");
+      process.destroy();
+      assertThat(process.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(String.join("", received)).as("the closing checkpoint is shipped on shutdown")
+          .contains("\"kind\":\"checkpoint\"");
+    } finally {
+      collector.stop(0);
+    }
+  }
+
+  @Test
   void helpListsEverySubcommand() throws Exception {
     Path log = tmp.resolve("help.log");
     process = new ProcessBuilder(List.of(javaBinary(), "-jar", JAR.toAbsolutePath().toString(), "--help"))
