@@ -1,8 +1,6 @@
 package dev.meshguard.audit;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -59,21 +57,24 @@ final class EventLine {
    * audit-write). Not thread-safe: one per writer.
    */
   static final class Encoder {
-    private final ByteArrayBuilder buffer = new ByteArrayBuilder(1024);
+    private final JsonLineWriter json = new JsonLineWriter();
     private final MessageDigest digest = sha256();
+    // The previous call's hash, as text and bytes: the writer chains each event to the one it
+    // encoded just before, so the hex rarely needs parsing.
+    private String lastHash;
+    private byte[] lastHashBytes;
 
     Encoded encode(AuditEvent event, long seq, String prevHash) {
-      buffer.reset();
-      try (JsonGenerator g = JSON.getFactory().createGenerator(buffer)) {
-        writeEvent(g, event, seq, prevHash);
-      } catch (IOException e) {
-        throw new IllegalStateException("an audit event could not be serialised", e);
-      }
-      byte[] canonical = buffer.toByteArray();
+      json.reset();
+      writeEvent(json, event, seq, prevHash);
+      byte[] canonical = json.toByteArray();
       digest.reset();
-      digest.update(HEX.parseHex(prevHash));
+      digest.update(prevHash.equals(lastHash) ? lastHashBytes : HEX.parseHex(prevHash));
       digest.update(canonical);
-      String hash = HEX.formatHex(digest.digest());
+      byte[] hashBytes = digest.digest();
+      String hash = HEX.formatHex(hashBytes);
+      lastHash = hash;
+      lastHashBytes = hashBytes;
       byte[] line = new byte[canonical.length - 1 + HASH_SUFFIX_LENGTH + 1];
       System.arraycopy(canonical, 0, line, 0, canonical.length - 1);
       int at = canonical.length - 1;
@@ -89,70 +90,64 @@ final class EventLine {
     }
 
     // Members in key order at every level; null members are left out.
-    private static void writeEvent(JsonGenerator g, AuditEvent e, long seq, String prevHash) throws IOException {
-      g.writeStartObject();
+    private static void writeEvent(JsonLineWriter g, AuditEvent e, long seq, String prevHash) {
+      g.startObject();
       AuditEvent.Checkpoint c = e.checkpoint();
       if (c != null) {
-        g.writeObjectFieldStart("checkpoint");
-        g.writeNumberField("dropped", c.dropped());
-        text(g, "head_hash", c.headHash());
-        g.writeNumberField("head_seq", c.headSeq());
-        text(g, "key_id", c.keyId());
-        text(g, "signature", c.signature());
-        g.writeEndObject();
+        g.startObject("checkpoint");
+        g.field("dropped", c.dropped());
+        g.field("head_hash", c.headHash());
+        g.field("head_seq", c.headSeq());
+        g.field("key_id", c.keyId());
+        g.field("signature", c.signature());
+        g.endObject();
       }
-      g.writeStringField("component", e.component());
-      g.writeStringField("id", e.id());
-      g.writeStringField("kind", e.kind());
-      g.writeNumberField("latency_us", e.latencyUs());
+      g.field("component", e.component());
+      g.field("id", e.id());
+      g.field("kind", e.kind());
+      g.field("latency_us", e.latencyUs());
       AuditEvent.AuditObject o = e.object();
       if (o != null) {
-        g.writeObjectFieldStart("object");
-        text(g, "descriptors", o.descriptors());
+        g.startObject("object");
+        g.field("descriptors", o.descriptors());
         if (o.headers() != null) {
-          g.writeObjectFieldStart("headers");
+          g.startObject("headers");
           for (var header : o.headers().entrySet()) { // a sorted map (AuditObject copies into a TreeMap)
-            text(g, header.getKey(), header.getValue());
+            g.field(header.getKey(), header.getValue());
           }
-          g.writeEndObject();
+          g.endObject();
         }
-        text(g, "host", o.host());
-        text(g, "method", o.method());
-        text(g, "path", o.path());
-        text(g, "serial", o.serial());
-        text(g, "spiffe_id", o.spiffeId());
-        text(g, "workload", o.workload());
-        g.writeEndObject();
+        g.field("host", o.host());
+        g.field("method", o.method());
+        g.field("path", o.path());
+        g.field("serial", o.serial());
+        g.field("spiffe_id", o.spiffeId());
+        g.field("workload", o.workload());
+        g.endObject();
       }
-      g.writeStringField("outcome", e.outcome());
+      g.field("outcome", e.outcome());
       AuditEvent.PolicyRef p = e.policy();
       if (p != null) {
-        g.writeObjectFieldStart("policy");
-        text(g, "name", p.name());
-        text(g, "revision", p.revision());
-        text(g, "rule", p.rule());
-        g.writeEndObject();
+        g.startObject("policy");
+        g.field("name", p.name());
+        g.field("revision", p.revision());
+        g.field("rule", p.rule());
+        g.endObject();
       }
-      g.writeStringField("prev", prevHash);
-      text(g, "reason", e.reason());
-      g.writeNumberField("seq", seq);
+      g.field("prev", prevHash);
+      g.field("reason", e.reason());
+      g.field("seq", seq);
       AuditEvent.Subject s = e.subject();
       if (s != null) {
-        g.writeObjectFieldStart("subject");
-        text(g, "principal", s.principal());
-        text(g, "request_principal", s.requestPrincipal());
-        text(g, "source_ip", s.sourceIp());
-        g.writeEndObject();
+        g.startObject("subject");
+        g.field("principal", s.principal());
+        g.field("request_principal", s.requestPrincipal());
+        g.field("source_ip", s.sourceIp());
+        g.endObject();
       }
-      g.writeStringField("time", formatTime(e.time()));
-      g.writeNumberField("v", AuditEvent.SCHEMA_VERSION);
-      g.writeEndObject();
-    }
-
-    private static void text(JsonGenerator g, String name, String value) throws IOException {
-      if (value != null) {
-        g.writeStringField(name, value);
-      }
+      g.field("time", e.time());
+      g.field("v", AuditEvent.SCHEMA_VERSION);
+      g.endObject();
     }
   }
 
