@@ -25,6 +25,11 @@ final class JsonLineWriter {
   private byte[] buf = new byte[1024];
   private int len;
   private boolean needComma;
+  // Keys are the schema's literals (and header names): their encoded form, "key":, is kept.
+  private final java.util.HashMap<String, byte[]> keys = new java.util.HashMap<>();
+  // The time's text up to the seconds, for the last second written: events come in bursts.
+  private long cachedSecond = Long.MIN_VALUE;
+  private final byte[] cachedSecondText = new byte[20];
 
   void reset() {
     len = 0;
@@ -76,26 +81,34 @@ final class JsonLineWriter {
   /** Writes {@code "name":"<RFC 3339 UTC with nine fractional digits>"}. */
   void field(String name, Instant time) {
     key(name);
-    LocalDateTime t = LocalDateTime.ofEpochSecond(time.getEpochSecond(), time.getNano(), ZoneOffset.UTC);
     ensure(32);
     buf[len++] = '"';
-    int year = t.getYear();
-    if (year < 0 || year > 9999) {
-      throw new IllegalArgumentException("audit times must lie in years 0000-9999: " + time);
+    if (time.getEpochSecond() != cachedSecond) {
+      LocalDateTime t = LocalDateTime.ofEpochSecond(time.getEpochSecond(), 0, ZoneOffset.UTC);
+      int year = t.getYear();
+      if (year < 0 || year > 9999) {
+        throw new IllegalArgumentException("audit times must lie in years 0000-9999: " + time);
+      }
+      int start = len;
+      digits(year, 4);
+      buf[len++] = '-';
+      digits(t.getMonthValue(), 2);
+      buf[len++] = '-';
+      digits(t.getDayOfMonth(), 2);
+      buf[len++] = 'T';
+      digits(t.getHour(), 2);
+      buf[len++] = ':';
+      digits(t.getMinute(), 2);
+      buf[len++] = ':';
+      digits(t.getSecond(), 2);
+      System.arraycopy(buf, start, cachedSecondText, 0, 19);
+      cachedSecond = time.getEpochSecond();
+    } else {
+      System.arraycopy(cachedSecondText, 0, buf, len, 19);
+      len += 19;
     }
-    digits(year, 4);
-    buf[len++] = '-';
-    digits(t.getMonthValue(), 2);
-    buf[len++] = '-';
-    digits(t.getDayOfMonth(), 2);
-    buf[len++] = 'T';
-    digits(t.getHour(), 2);
-    buf[len++] = ':';
-    digits(t.getMinute(), 2);
-    buf[len++] = ':';
-    digits(t.getSecond(), 2);
     buf[len++] = '.';
-    digits(t.getNano(), 9);
+    digits(time.getNano(), 9);
     buf[len++] = 'Z';
     buf[len++] = '"';
     needComma = true;
@@ -110,18 +123,37 @@ final class JsonLineWriter {
   }
 
   private void key(String name) {
-    ensure(name.length() + 4);
+    byte[] encoded = keys.get(name);
+    if (encoded == null) {
+      int start = len;
+      string(name);
+      encoded = Arrays.copyOfRange(buf, start, len);
+      len = start;
+      if (keys.size() < 1024) { // header names come from requests: bound what is kept
+        keys.put(name, encoded);
+      }
+    }
+    ensure(encoded.length + 2);
     if (needComma) {
       buf[len++] = ',';
     }
-    string(name);
-    ensure(1);
+    System.arraycopy(encoded, 0, buf, len, encoded.length);
+    len += encoded.length;
     buf[len++] = ':';
   }
 
   private void string(String s) {
     ensure(s.length() * 6 + 2); // worst case: every char a six-byte escape
     buf[len++] = '"';
+    // Fast path, taken by nearly every audit string: printable ASCII needing no escape is copied
+    // as the bytes String.getBytes produces (an intrinsic), instead of char by char.
+    byte[] ascii = s.getBytes(StandardCharsets.UTF_8);
+    if (isPlainAscii(ascii)) {
+      System.arraycopy(ascii, 0, buf, len, ascii.length);
+      len += ascii.length;
+      buf[len++] = '"';
+      return;
+    }
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
@@ -156,6 +188,16 @@ final class JsonLineWriter {
       }
     }
     buf[len++] = '"';
+  }
+
+  private static boolean isPlainAscii(byte[] bytes) {
+    for (byte b : bytes) {
+      // Negative: a UTF-8 multi-byte sequence (and perhaps a replaced unpaired surrogate).
+      if (b < 0x20 || b == '"' || b == '\\') {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void shortEscape(char c) {

@@ -36,9 +36,11 @@ public record Masking(Set<String> headers, Set<String> queryParameters, boolean 
   AuditEvent apply(AuditEvent event) {
     AuditEvent masked = event;
     AuditEvent.AuditObject object = event.object();
-    if (object != null && (object.headers() != null || object.path() != null)) {
+    String maskedPath = object == null ? null : maskPath(object.path());
+    // Rebuilt only when something changes: most events carry no headers and a clean path.
+    if (object != null && (object.headers() != null || !java.util.Objects.equals(maskedPath, object.path()))) {
       masked = masked.withObject(new AuditEvent.AuditObject(object.workload(), object.host(), object.method(),
-          maskPath(object.path()), object.descriptors(), object.serial(), object.spiffeId(),
+          maskedPath, object.descriptors(), object.serial(), object.spiffeId(),
           maskHeaders(object.headers())));
     }
     if (jwtSignatures && event.reason() != null) {
@@ -82,6 +84,9 @@ public record Masking(Set<String> headers, Set<String> queryParameters, boolean 
   }
 
   static String stripJwtSignatures(String text) {
+    if (text.indexOf("eyJ") < 0) {
+      return text; // every JWT starts with eyJ ({"): skip the regex for nearly every value
+    }
     Matcher m = JWT.matcher(text);
     return m.find() ? m.replaceAll("$1." + Matcher.quoteReplacement(MASK)) : text;
   }
