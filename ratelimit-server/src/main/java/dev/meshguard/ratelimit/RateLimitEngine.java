@@ -1,0 +1,164 @@
+package dev.meshguard.ratelimit;
+
+import dev.meshguard.core.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+
+/**
+ * Decides one {@code ShouldRateLimit} request the way envoyproxy/ratelimit does
+ * ({@code src/service/ratelimit.go}, {@code src/limiter/base_limiter.go}):
+ *
+ * <ol>
+ *   <li>each descriptor is matched independently ({@link RateLimitConfig#getLimit});
+ *   <li>{@code replaces}: the names in the {@code replaces} of every matched limit (unlimited ones
+ *       too) are collected, and any matched limit with such a name is dropped: not counted, OK
+ *       with no limit;
+ *   <li>{@code unlimited} limits never touch the store: OK, no limit, remaining UINT32_MAX;
+ *   <li>the other limits are counted in one store call, in request order, in fixed windows
+ *       aligned to Unix time ({@code start = now - now % window}); every matched descriptor is
+ *       incremented, also when another one, or itself, is over;
+ *   <li>over means count after the increment &gt; {@code requests_per_unit}; remaining is limit
+ *       minus count, floored at 0; {@code duration_until_reset} is {@code window - now % window};
+ *   <li>{@code shadow_mode}: an over-limit status is reported OK (keeping its limit, and 0
+ *       remaining); {@code overall_code} is OVER_LIMIT if any status is.
+ * </ol>
+ *
+ * <p>Hits: the request-level {@code hits_addend} of 0 means 1; a descriptor's own
+ * {@code hits_addend}, when set, replaces it and may be 0 to check without incrementing.
+ *
+ * <p>Not yet: request-supplied limit overrides, global shadow mode, stop-incrementing-when-over,
+ * stats, and the sliding-window and token-bucket algorithms, which are counted as fixed windows
+ * here. Never throws for a request: a store failure is answered by the {@link FailureMode}.
+ */
+public final class RateLimitEngine {
+
+  private final Supplier<RateLimitConfig> config;
+  private final CounterStore store;
+  private final Clock clock;
+  private final FailureMode failureMode;
+  private final LongAdder storeErrors = new LongAdder();
+
+  /**
+   * @param config the current snapshot, read once per request (e.g. {@code AtomicReference::get})
+   */
+  public RateLimitEngine(Supplier<RateLimitConfig> config, CounterStore store, Clock clock, FailureMode failureMode) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.store = Objects.requireNonNull(store, "store");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.failureMode = Objects.requireNonNull(failureMode, "failureMode");
+  }
+
+  /**
+   * Decides a request.
+   *
+   * @param domain the request's {@code domain}; must not be empty
+   * @param descriptors the request's descriptors; must not be empty
+   * @param hitsAddend the request-level {@code hits_addend} (a uint32; 0 means 1)
+   * @throws IllegalArgumentException for an empty domain or no descriptors (the gRPC layer answers
+   *     INVALID_ARGUMENT)
+   */
+  public RateLimitDecision decide(String domain, List<Descriptor> descriptors, long hitsAddend) {
+    Objects.requireNonNull(domain, "domain");
+    Objects.requireNonNull(descriptors, "descriptors");
+    if (domain.isEmpty()) {
+      throw new IllegalArgumentException("rate limit domain must not be empty");
+    }
+    if (descriptors.isEmpty()) {
+      throw new IllegalArgumentException("rate limit descriptor list must not be empty");
+    }
+    if (hitsAddend < 0) {
+      throw new IllegalArgumentException("hitsAddend must not be negative: " + hitsAddend);
+    }
+    long requestHits = hitsAddend == 0 ? 1 : hitsAddend;
+    RateLimitConfig snapshot = config.get();
+    int n = descriptors.size();
+    RateLimit[] limits = new RateLimit[n];
+    Set<String> replaced = null;
+    for (int i = 0; i < n; i++) {
+      limits[i] = snapshot.getLimit(domain, descriptors.get(i));
+      if (limits[i] != null && !limits[i].replaces().isEmpty()) {
+        if (replaced == null) {
+          replaced = new HashSet<>();
+        }
+        replaced.addAll(limits[i].replaces());
+      }
+    }
+    if (replaced != null) {
+      for (int i = 0; i < n; i++) {
+        if (limits[i] != null && !limits[i].name().isEmpty() && replaced.contains(limits[i].name())) {
+          limits[i] = null;
+        }
+      }
+    }
+
+    long now = clock.now().getEpochSecond();
+    List<CounterKey> keys = new ArrayList<>(n);
+    long[] hits = new long[n];
+    int[] counted = new int[n];
+    for (int i = 0; i < n; i++) {
+      RateLimit limit = limits[i];
+      if (limit == null || limit.unlimited()) {
+        continue;
+      }
+      long window = limit.windowSeconds();
+      Descriptor descriptor = descriptors.get(i);
+      keys.add(CounterKey.of(domain, descriptor.entries(), now - Math.floorMod(now, window), window));
+      hits[keys.size() - 1] = descriptor.hitsAddend() == Descriptor.UNSET ? requestHits : descriptor.hitsAddend();
+      counted[i] = keys.size();
+    }
+    long[] counts = null;
+    boolean storeFailed = false;
+    if (!keys.isEmpty()) {
+      try {
+        counts = store.incrementAndGet(keys, java.util.Arrays.copyOf(hits, keys.size()));
+      } catch (RuntimeException e) {
+        // Any store failure, not just StoreException: the request path never throws.
+        storeErrors.increment();
+        storeFailed = true;
+      }
+    }
+
+    List<DescriptorStatus> statuses = new ArrayList<>(n);
+    Code overall = Code.OK;
+    for (int i = 0; i < n; i++) {
+      RateLimit limit = limits[i];
+      DescriptorStatus status;
+      if (limit == null) {
+        status = DescriptorStatus.NO_LIMIT;
+      } else if (limit.unlimited()) {
+        status = DescriptorStatus.UNLIMITED;
+      } else {
+        long window = limit.windowSeconds();
+        Duration reset = Duration.ofSeconds(window - Math.floorMod(now, window));
+        CurrentLimit current = new CurrentLimit(limit.requestsPerUnit(), limit.unit(), limit.name());
+        if (storeFailed) {
+          status = failureMode == FailureMode.ALLOW
+              ? new DescriptorStatus(Code.OK, current, limit.requestsPerUnit(), reset)
+              : new DescriptorStatus(Code.OVER_LIMIT, current, 0, reset);
+        } else {
+          long count = counts[counted[i] - 1];
+          boolean over = count > limit.requestsPerUnit();
+          long remaining = Math.max(0, limit.requestsPerUnit() - count);
+          Code code = over && !limit.shadowMode() ? Code.OVER_LIMIT : Code.OK;
+          status = new DescriptorStatus(code, current, remaining, reset);
+        }
+      }
+      if (status.code() == Code.OVER_LIMIT) {
+        overall = Code.OVER_LIMIT;
+      }
+      statuses.add(status);
+    }
+    return new RateLimitDecision(overall, statuses, storeFailed);
+  }
+
+  /** Store failures answered by the failure mode since start. */
+  public long storeErrors() {
+    return storeErrors.sum();
+  }
+}
