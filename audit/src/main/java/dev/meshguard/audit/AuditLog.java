@@ -74,8 +74,7 @@ public final class AuditLog implements AutoCloseable {
   private long lastCheckpointNanos;
   private long droppedReported;
   private boolean rotating;
-  private final EventLine.Encoder encoder = new EventLine.Encoder();
-  private ByteBuffer batchBuffer = ByteBuffer.allocate(1 << 20);
+  private final EventLine.Encoder encoder;
 
   private record Pending(AuditEvent event, CompletableFuture<Void> durable) {}
 
@@ -86,6 +85,7 @@ public final class AuditLog implements AutoCloseable {
     this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
     this.nextSeq = nextSeq;
     this.prevHash = prevHash;
+    this.encoder = new EventLine.Encoder(prevHash);
     this.signingKey = signingKey;
     this.metrics = new AuditMetrics(registry, queue::size);
     this.lastCheckpointNanos = clock.nanoTime();
@@ -283,19 +283,18 @@ public final class AuditLog implements AutoCloseable {
     long firstSeqOfBatch = nextSeq;
     String prevOfBatch = prevHash;
     try {
-      // One contiguous buffer per batch: one write call instead of a writev per 1024 lines.
-      batchBuffer.clear();
+      // The encoder writes the whole batch into one buffer, hashing each line where it lies: one
+      // write call, no per-line array or copy.
+      encoder.clear();
       for (AuditEvent event : events) {
-        EventLine.Encoded encoded = encoder.encode(options.masking().apply(event), nextSeq, prevHash);
-        batchBuffer = ensureRoom(batchBuffer, encoded.bytes().length);
-        batchBuffer.put(encoded.bytes());
+        encoder.append(options.masking().apply(event), nextSeq);
         nextSeq++;
-        prevHash = encoded.hash();
       }
-      batchBuffer.flip();
-      long batchBytes = batchBuffer.remaining();
-      while (batchBuffer.hasRemaining()) {
-        segment.write(batchBuffer);
+      prevHash = encoder.headHash();
+      ByteBuffer lines = encoder.lines();
+      long batchBytes = lines.remaining();
+      while (lines.hasRemaining()) {
+        segment.write(lines);
       }
       long fsyncStart = clock.nanoTime();
       segment.force(false);
@@ -311,6 +310,7 @@ public final class AuditLog implements AutoCloseable {
       LOG.log(Level.SEVERE, "audit write failed; " + events.size() + " events not acknowledged", e);
       nextSeq = firstSeqOfBatch;
       prevHash = prevOfBatch;
+      encoder.setHead(prevOfBatch);
       try {
         segment.truncate(segmentBytes);
       } catch (IOException | RuntimeException truncateFailed) {
@@ -329,15 +329,6 @@ public final class AuditLog implements AutoCloseable {
       rotate();
     }
     return true;
-  }
-
-  private static ByteBuffer ensureRoom(ByteBuffer buffer, int more) {
-    if (buffer.remaining() >= more) {
-      return buffer;
-    }
-    ByteBuffer bigger = ByteBuffer.allocate(Math.max(buffer.capacity() * 2, buffer.position() + more));
-    buffer.flip();
-    return bigger.put(buffer);
   }
 
   private void rotateIfOld() {

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
+import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
@@ -45,108 +47,166 @@ final class EventLine {
   /** The encoded line (with {@code \n}) and its hash (hex). */
   record Encoded(byte[] bytes, String hash) {}
 
-  /** Encodes one event; see {@link Encoder} for the writer thread's allocation-lean version. */
+  /** Encodes one event; see {@link Encoder} for the writer thread's batch version. */
   static Encoded encode(AuditEvent event, long seq, String prevHash) {
-    return new Encoder().encode(event, seq, prevHash);
+    Encoder encoder = new Encoder(prevHash);
+    encoder.append(event, seq);
+    ByteBuffer line = encoder.lines();
+    return new Encoded(Arrays.copyOfRange(line.array(), 0, line.limit()), encoder.headHash());
   }
 
   /**
-   * Writes events straight to a reusable buffer with a streaming generator, members in key
-   * order by construction. This is the writer thread's hot loop: building a Jackson tree, sorting
-   * a copy and serialising it cost several times the SHA-256 (measured with bench/run
-   * audit-write). Not thread-safe: one per writer.
+   * Encodes a batch of chained lines into one reusable buffer, members in key order by
+   * construction, each line hashed where it lies. This is the writer thread's hot loop (bench/run
+   * audit-write), so it allocates nothing per event: no tree, no sorted copy, no per-line array, no
+   * hash strings (the chain head is kept as bytes and written as hex straight into the line).
+   * Not thread-safe: one per writer.
    */
   static final class Encoder {
+    private static final JsonLineWriter.Key CHECKPOINT = new JsonLineWriter.Key("checkpoint");
+    private static final JsonLineWriter.Key DROPPED = new JsonLineWriter.Key("dropped");
+    private static final JsonLineWriter.Key HEAD_HASH = new JsonLineWriter.Key("head_hash");
+    private static final JsonLineWriter.Key HEAD_SEQ = new JsonLineWriter.Key("head_seq");
+    private static final JsonLineWriter.Key KEY_ID = new JsonLineWriter.Key("key_id");
+    private static final JsonLineWriter.Key SIGNATURE = new JsonLineWriter.Key("signature");
+    private static final JsonLineWriter.Key COMPONENT = new JsonLineWriter.Key("component");
+    private static final JsonLineWriter.Key ID = new JsonLineWriter.Key("id");
+    private static final JsonLineWriter.Key KIND = new JsonLineWriter.Key("kind");
+    private static final JsonLineWriter.Key LATENCY_US = new JsonLineWriter.Key("latency_us");
+    private static final JsonLineWriter.Key OBJECT = new JsonLineWriter.Key("object");
+    private static final JsonLineWriter.Key DESCRIPTORS = new JsonLineWriter.Key("descriptors");
+    private static final JsonLineWriter.Key HEADERS = new JsonLineWriter.Key("headers");
+    private static final JsonLineWriter.Key HOST = new JsonLineWriter.Key("host");
+    private static final JsonLineWriter.Key METHOD = new JsonLineWriter.Key("method");
+    private static final JsonLineWriter.Key PATH = new JsonLineWriter.Key("path");
+    private static final JsonLineWriter.Key SERIAL = new JsonLineWriter.Key("serial");
+    private static final JsonLineWriter.Key SPIFFE_ID = new JsonLineWriter.Key("spiffe_id");
+    private static final JsonLineWriter.Key WORKLOAD = new JsonLineWriter.Key("workload");
+    private static final JsonLineWriter.Key OUTCOME = new JsonLineWriter.Key("outcome");
+    private static final JsonLineWriter.Key POLICY = new JsonLineWriter.Key("policy");
+    private static final JsonLineWriter.Key NAME = new JsonLineWriter.Key("name");
+    private static final JsonLineWriter.Key REVISION = new JsonLineWriter.Key("revision");
+    private static final JsonLineWriter.Key RULE = new JsonLineWriter.Key("rule");
+    private static final JsonLineWriter.Key PREV = new JsonLineWriter.Key("prev");
+    private static final JsonLineWriter.Key REASON = new JsonLineWriter.Key("reason");
+    private static final JsonLineWriter.Key SEQ = new JsonLineWriter.Key("seq");
+    private static final JsonLineWriter.Key SUBJECT = new JsonLineWriter.Key("subject");
+    private static final JsonLineWriter.Key PRINCIPAL = new JsonLineWriter.Key("principal");
+    private static final JsonLineWriter.Key REQUEST_PRINCIPAL = new JsonLineWriter.Key("request_principal");
+    private static final JsonLineWriter.Key SOURCE_IP = new JsonLineWriter.Key("source_ip");
+    private static final JsonLineWriter.Key TIME = new JsonLineWriter.Key("time");
+    private static final JsonLineWriter.Key V = new JsonLineWriter.Key("v");
+    private static final JsonLineWriter.Key HASH = new JsonLineWriter.Key("hash");
+
     private final JsonLineWriter json = new JsonLineWriter();
     private final MessageDigest digest = sha256();
-    // The previous call's hash, as text and bytes: the writer chains each event to the one it
-    // encoded just before, so the hex rarely needs parsing.
-    private String lastHash;
-    private byte[] lastHashBytes;
+    // The chain head (the hash of the last line appended) and a spare for the next one, swapped.
+    private byte[] head = new byte[HASH_BYTES];
+    private byte[] next = new byte[HASH_BYTES];
 
-    Encoded encode(AuditEvent event, long seq, String prevHash) {
-      json.reset();
-      writeEvent(json, event, seq, prevHash);
-      byte[] canonical = json.toByteArray();
-      digest.reset();
-      digest.update(prevHash.equals(lastHash) ? lastHashBytes : HEX.parseHex(prevHash));
-      digest.update(canonical);
-      byte[] hashBytes = digest.digest();
-      String hash = HEX.formatHex(hashBytes);
-      lastHash = hash;
-      lastHashBytes = hashBytes;
-      byte[] line = new byte[canonical.length - 1 + HASH_SUFFIX_LENGTH + 1];
-      System.arraycopy(canonical, 0, line, 0, canonical.length - 1);
-      int at = canonical.length - 1;
-      System.arraycopy(HASH_MEMBER_PREFIX, 0, line, at, HASH_MEMBER_PREFIX.length);
-      at += HASH_MEMBER_PREFIX.length;
-      for (int i = 0; i < hash.length(); i++) {
-        line[at++] = (byte) hash.charAt(i);
+    /** An encoder whose first line is chained to {@code headHash} (hex). */
+    Encoder(String headHash) {
+      setHead(headHash);
+    }
+
+    /** Chains the next line to {@code headHash} (hex): at start, or to roll back a failed batch. */
+    void setHead(String headHash) {
+      head = HEX.parseHex(headHash);
+      if (head.length != HASH_BYTES) {
+        throw new IllegalArgumentException("not a SHA-256 hash: " + headHash);
       }
-      line[at++] = '"';
-      line[at++] = '}';
-      line[at] = '\n';
-      return new Encoded(line, hash);
+    }
+
+    /** The hash (hex) of the last line appended, or the one the encoder started from. */
+    String headHash() {
+      return HEX.formatHex(head);
+    }
+
+    /** Empties the buffer of lines; the chain head stays. */
+    void clear() {
+      json.reset();
+    }
+
+    /** Appends the line of {@code event} as number {@code seq}, chained to the head, which it becomes. */
+    void append(AuditEvent event, long seq) {
+      int start = json.length();
+      writeEvent(json, event, seq, head);
+      digest.update(head);
+      digest.update(json.buffer(), start, json.length() - start);
+      try {
+        digest.digest(next, 0, HASH_BYTES); // digest resets the MessageDigest: no reset() call needed
+      } catch (DigestException e) {
+        throw new IllegalStateException("SHA-256 refused a 32-byte output buffer", e);
+      }
+      byte[] hash = next;
+      next = head;
+      head = hash;
+      json.endLine(HASH, hash);
+    }
+
+    /** The lines appended since {@link #clear()}: a view of the encoder's buffer, valid until the next append. */
+    ByteBuffer lines() {
+      return ByteBuffer.wrap(json.buffer(), 0, json.length());
     }
 
     // Members in key order at every level; null members are left out.
-    private static void writeEvent(JsonLineWriter g, AuditEvent e, long seq, String prevHash) {
+    private static void writeEvent(JsonLineWriter g, AuditEvent e, long seq, byte[] prevHash) {
       g.startObject();
       AuditEvent.Checkpoint c = e.checkpoint();
       if (c != null) {
-        g.startObject("checkpoint");
-        g.field("dropped", c.dropped());
-        g.field("head_hash", c.headHash());
-        g.field("head_seq", c.headSeq());
-        g.field("key_id", c.keyId());
-        g.field("signature", c.signature());
+        g.startObject(CHECKPOINT);
+        g.field(DROPPED, c.dropped());
+        g.field(HEAD_HASH, c.headHash());
+        g.field(HEAD_SEQ, c.headSeq());
+        g.field(KEY_ID, c.keyId());
+        g.field(SIGNATURE, c.signature());
         g.endObject();
       }
-      g.field("component", e.component());
-      g.field("id", e.id());
-      g.field("kind", e.kind());
-      g.field("latency_us", e.latencyUs());
+      g.field(COMPONENT, e.component());
+      g.field(ID, e.id());
+      g.field(KIND, e.kind());
+      g.field(LATENCY_US, e.latencyUs());
       AuditEvent.AuditObject o = e.object();
       if (o != null) {
-        g.startObject("object");
-        g.field("descriptors", o.descriptors());
+        g.startObject(OBJECT);
+        g.field(DESCRIPTORS, o.descriptors());
         if (o.headers() != null) {
-          g.startObject("headers");
+          g.startObject(HEADERS);
           for (var header : o.headers().entrySet()) { // a sorted map (AuditObject copies into a TreeMap)
             g.field(header.getKey(), header.getValue());
           }
           g.endObject();
         }
-        g.field("host", o.host());
-        g.field("method", o.method());
-        g.field("path", o.path());
-        g.field("serial", o.serial());
-        g.field("spiffe_id", o.spiffeId());
-        g.field("workload", o.workload());
+        g.field(HOST, o.host());
+        g.field(METHOD, o.method());
+        g.field(PATH, o.path());
+        g.field(SERIAL, o.serial());
+        g.field(SPIFFE_ID, o.spiffeId());
+        g.field(WORKLOAD, o.workload());
         g.endObject();
       }
-      g.field("outcome", e.outcome());
+      g.field(OUTCOME, e.outcome());
       AuditEvent.PolicyRef p = e.policy();
       if (p != null) {
-        g.startObject("policy");
-        g.field("name", p.name());
-        g.field("revision", p.revision());
-        g.field("rule", p.rule());
+        g.startObject(POLICY);
+        g.field(NAME, p.name());
+        g.field(REVISION, p.revision());
+        g.field(RULE, p.rule());
         g.endObject();
       }
-      g.field("prev", prevHash);
-      g.field("reason", e.reason());
-      g.field("seq", seq);
+      g.hexField(PREV, prevHash);
+      g.field(REASON, e.reason());
+      g.field(SEQ, seq);
       AuditEvent.Subject s = e.subject();
       if (s != null) {
-        g.startObject("subject");
-        g.field("principal", s.principal());
-        g.field("request_principal", s.requestPrincipal());
-        g.field("source_ip", s.sourceIp());
+        g.startObject(SUBJECT);
+        g.field(PRINCIPAL, s.principal());
+        g.field(REQUEST_PRINCIPAL, s.requestPrincipal());
+        g.field(SOURCE_IP, s.sourceIp());
         g.endObject();
       }
-      g.field("time", e.time());
-      g.field("v", AuditEvent.SCHEMA_VERSION);
+      g.field(TIME, e.time());
+      g.field(V, AuditEvent.SCHEMA_VERSION);
       g.endObject();
     }
   }

@@ -44,7 +44,10 @@ public record Masking(Set<String> headers, Set<String> queryParameters, boolean 
           maskHeaders(object.headers())));
     }
     if (jwtSignatures && event.reason() != null) {
-      masked = masked.withReason(stripJwtSignatures(event.reason()));
+      String reason = stripJwtSignatures(event.reason());
+      if (!reason.equals(event.reason())) { // the same instance when no JWT was found: no char compare
+        masked = masked.withReason(reason);
+      }
     }
     return masked;
   }
