@@ -29,6 +29,17 @@ class JsonLineWriterProperties {
     assertThat(node.get("n").asLong()).isEqualTo(number);
   }
 
+  @net.jqwik.api.Example
+  void unpairedSurrogatesSurviveAsEscapes() throws Exception {
+    for (String value : new String[] {"a\uD800", "\uDC00b", "x\uD83D\uDE00y", "\uD83D", "?"}) {
+      JsonLineWriter writer = new JsonLineWriter();
+      writer.startObject();
+      writer.field("s", value);
+      writer.endObject();
+      assertThat(JSON.readTree(writer.toByteArray()).get("s").asText()).isEqualTo(value);
+    }
+  }
+
   @Property(tries = 200)
   void timesAreRfc3339WithNineDigits(@ForAll @LongRange(min = 0, max = 253_402_300_799L) long second,
       @ForAll @LongRange(min = 0, max = 999_999_999) long nanos) throws Exception {
