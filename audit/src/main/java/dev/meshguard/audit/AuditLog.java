@@ -18,6 +18,9 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,9 +33,12 @@ import java.util.logging.Logger;
  * <p>Design: producers never touch the file. {@link #append} puts the event on a bounded queue
  * and returns according to its {@link Durability}; one writer thread takes whatever has queued
  * up (up to {@code maxBatch}), chains each event to the one before ({@link EventLine}), writes the
- * whole batch with one {@code write} and one {@code fsync} (group commit), then completes the
- * futures of durable producers in that batch. Under load batches grow, so the fsync cost is
- * shared by many events; when idle, an event is written as soon as it arrives.
+ * whole batch with one {@code write} and one {@code fsync} (group commit); the fsync runs on a
+ * second thread, so the writer encodes the next batch while the disk syncs this one (at most one
+ * fsync in flight), and it completes the futures of the durable producers in its batch. Under
+ * load batches grow, so the fsync cost is shared by many events; when idle, an event is written
+ * as soon as it arrives. A crash can lose buffered events of the last two batches: the one being
+ * synced and the one being written.
  *
  * <p>Nothing accepted is dropped silently: a full queue makes durable and buffered producers wait
  * up to {@code maxWaitWhenFull} and then get {@link AppendOutcome#REJECTED} (the caller applies its
@@ -63,6 +69,12 @@ public final class AuditLog implements AutoCloseable {
   private final Checkpoints.SigningKey signingKey;
   private final AuditMetrics metrics;
   private volatile boolean closed;
+  // Set by the sync thread when an fsync fails: nothing after it can be called durable.
+  private volatile boolean syncFailed;
+  // fsyncs run here, so the writer encodes and writes the next batch while the disk syncs this one.
+  private final ExecutorService syncer = Executors.newSingleThreadExecutor(
+      Thread.ofPlatform().name("meshguard-audit-sync").daemon(true).factory());
+  private Future<?> pendingSync = CompletableFuture.completedFuture(null); // writer thread only
 
   // Writer-thread state only.
   private FileChannel segment;
@@ -196,6 +208,8 @@ public final class AuditLog implements AutoCloseable {
       writer.join(TimeUnit.SECONDS.toMillis(30));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } finally {
+      syncer.shutdown();
     }
   }
 
@@ -280,6 +294,13 @@ public final class AuditLog implements AutoCloseable {
    * @return whether the events are on disk
    */
   private boolean writeEvents(List<AuditEvent> events, List<CompletableFuture<Void>> durable) {
+    if (syncFailed) {
+      IOException failure = new IOException("an earlier fsync of the audit log failed; nothing is acknowledged");
+      rejected.addAndGet(durable.size());
+      metrics.rejected.increment(durable.size());
+      durable.forEach(f -> f.completeExceptionally(failure));
+      return false;
+    }
     long firstSeqOfBatch = nextSeq;
     String prevOfBatch = prevHash;
     try {
@@ -296,14 +317,11 @@ public final class AuditLog implements AutoCloseable {
       while (lines.hasRemaining()) {
         segment.write(lines);
       }
-      long fsyncStart = clock.nanoTime();
-      segment.force(false);
-      metrics.fsync.record(clock.nanoTime() - fsyncStart, TimeUnit.NANOSECONDS);
       segmentBytes += batchBytes;
       written.addAndGet(events.size());
       metrics.written.increment(events.size());
       metrics.bytes.increment(batchBytes);
-      durable.forEach(f -> f.complete(null));
+      syncInBackground(List.copyOf(durable));
     } catch (IOException | RuntimeException e) {
       // The batch may be partly on disk: cut the segment back to where the batch began and roll
       // the chain state back, so the next batch continues from the last event known written.
@@ -312,6 +330,7 @@ public final class AuditLog implements AutoCloseable {
       prevHash = prevOfBatch;
       encoder.setHead(prevOfBatch);
       try {
+        awaitSync();
         segment.truncate(segmentBytes);
       } catch (IOException | RuntimeException truncateFailed) {
         // The file may now hold lines the chain state does not know: writing on would corrupt the
@@ -334,6 +353,51 @@ public final class AuditLog implements AutoCloseable {
   private void rotateIfOld() {
     if (segmentBytes > 0 && clock.nanoTime() - segmentOpenedNanos >= options.maxSegmentAge().toNanos()) {
       rotate();
+    }
+  }
+
+  /**
+   * Hands the fsync of what was just written to the sync thread, after the previous fsync has
+   * finished: a two-stage pipeline, so encoding overlaps the disk but at most one batch waits for
+   * it. Durable producers are released only by an fsync that began after their bytes were
+   * written. A failed fsync fails the log closed: after it nothing could honestly be called
+   * durable (Linux may drop the dirty pages and report the error once).
+   */
+  private void syncInBackground(List<CompletableFuture<Void>> durable) {
+    awaitSync();
+    FileChannel channel = segment;
+    pendingSync = syncer.submit(() -> {
+      long start = clock.nanoTime();
+      try {
+        channel.force(false);
+        metrics.fsync.record(clock.nanoTime() - start, TimeUnit.NANOSECONDS);
+        durable.forEach(f -> f.complete(null));
+      } catch (IOException | RuntimeException e) {
+        LOG.log(Level.SEVERE, "audit fsync failed; the audit log refuses further events until restarted", e);
+        syncFailed = true;
+        closed = true;
+        rejected.addAndGet(durable.size());
+        metrics.rejected.increment(durable.size());
+        durable.forEach(f -> f.completeExceptionally(e));
+      }
+    });
+  }
+
+  /** Waits for the fsync in flight, if any (writer thread only). */
+  private void awaitSync() {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        pendingSync.get();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      } catch (ExecutionException e) {
+        break; // the sync task handles its own failures; nothing is thrown to here
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -365,6 +429,7 @@ public final class AuditLog implements AutoCloseable {
     if (segment == null) {
       return;
     }
+    awaitSync();
     try {
       segment.force(true);
       segment.close();
