@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -22,7 +21,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -119,7 +117,7 @@ public final class AuditLog implements AutoCloseable {
     Objects.requireNonNull(registry, "registry");
     Files.createDirectories(options.directory());
     Checkpoints.SigningKey key = Checkpoints.loadOrCreate(options.checkpointKey());
-    Tail tail = Tail.recover(options.directory());
+    ChainTail tail = ChainTail.recover(options.directory());
     AuditLog log = new AuditLog(options, clock, tail.lastSeq() + 1, tail.lastHash(), key, registry);
     log.openSegment(tail.segment());
     log.writer.start();
@@ -435,58 +433,6 @@ public final class AuditLog implements AutoCloseable {
       segment.close();
     } catch (IOException e) {
       throw new UncheckedIOException("closing audit segment", e);
-    }
-  }
-
-  /** The end of the chain found on disk at start-up. */
-  record Tail(Path segment, long lastSeq, String lastHash, long truncatedBytes) {
-
-    static Tail recover(Path directory) throws IOException {
-      List<Path> segments = Segments.list(directory);
-      if (segments.isEmpty()) {
-        return new Tail(directory.resolve(Segments.name(1)), 0, EventLine.GENESIS_PREV, 0);
-      }
-      Path last = segments.get(segments.size() - 1);
-      byte[] bytes = Files.readAllBytes(last);
-      int end = bytes.length;
-      while (end > 0 && bytes[end - 1] != '\n') {
-        end--;
-      }
-      long truncated = bytes.length - end;
-      if (truncated > 0) {
-        try (FileChannel channel = FileChannel.open(last, StandardOpenOption.WRITE)) {
-          channel.truncate(end);
-          channel.force(true);
-        }
-      }
-      if (end == 0) {
-        // The newest segment holds no complete line: continue from the segment before it.
-        Tail previous = segments.size() > 1 ? lastLineOf(segments.get(segments.size() - 2)) : null;
-        long lastSeq = previous == null ? Segments.firstSeq(last) - 1 : previous.lastSeq();
-        String lastHash = previous == null ? EventLine.GENESIS_PREV : previous.lastHash();
-        return new Tail(last, lastSeq, lastHash, truncated);
-      }
-      Tail tail = lastLineOf(bytes, end, last);
-      return new Tail(last, tail.lastSeq(), tail.lastHash(), truncated);
-    }
-
-    private static Tail lastLineOf(Path segment) throws IOException {
-      byte[] bytes = Files.readAllBytes(segment);
-      return lastLineOf(bytes, bytes.length, segment);
-    }
-
-    private static Tail lastLineOf(byte[] bytes, int end, Path segment) throws IOException {
-      int start = end - 1;
-      while (start > 0 && bytes[start - 1] != '\n') {
-        start--;
-      }
-      byte[] line = java.util.Arrays.copyOfRange(bytes, start, end - 1);
-      var node = EventLine.parse(line);
-      if (node == null || !node.has("seq")) {
-        throw new IOException("the last line of " + segment + " is not an audit event: "
-            + new String(line, StandardCharsets.UTF_8));
-      }
-      return new Tail(segment, node.get("seq").asLong(), EventLine.writtenHash(line), 0);
     }
   }
 }
