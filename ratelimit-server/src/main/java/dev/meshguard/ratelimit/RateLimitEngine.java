@@ -32,7 +32,10 @@ import java.util.function.Supplier;
  * <p>Hits: the request-level {@code hits_addend} of 0 means 1; a descriptor's own
  * {@code hits_addend}, when set, replaces it and may be 0 to check without incrementing.
  *
- * <p>Not yet: request-supplied limit overrides, global shadow mode, stop-incrementing-when-over,
+ * <p>A descriptor's own {@code limit} ({@code RateLimitOverride}) is used instead of the
+ * configured one when the domain exists, as upstream does; an unknown domain still gets no limit.
+ *
+ * <p>Not yet: global shadow mode, stop-incrementing-when-over,
  * stats, and the sliding-window and token-bucket algorithms, which are counted as fixed windows
  * here. Never throws for a request: a store failure is answered by the {@link FailureMode}.
  */
@@ -81,7 +84,10 @@ public final class RateLimitEngine {
     RateLimit[] limits = new RateLimit[n];
     Set<String> replaced = null;
     for (int i = 0; i < n; i++) {
-      limits[i] = snapshot.getLimit(domain, descriptors.get(i));
+      Descriptor descriptor = descriptors.get(i);
+      limits[i] = descriptor.limit() != null && snapshot.hasDomain(domain)
+          ? descriptor.limit().toRateLimit()
+          : snapshot.getLimit(domain, descriptor);
       if (limits[i] != null && !limits[i].replaces().isEmpty()) {
         if (replaced == null) {
           replaced = new HashSet<>();
