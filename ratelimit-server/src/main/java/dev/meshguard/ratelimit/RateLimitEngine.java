@@ -163,6 +163,11 @@ public final class RateLimitEngine {
     return new RateLimitDecision(overall, statuses, storeFailed);
   }
 
+  /** What a store failure is answered with. */
+  public FailureMode failureMode() {
+    return failureMode;
+  }
+
   /** Store failures answered by the failure mode since start. */
   public long storeErrors() {
     return storeErrors.sum();
