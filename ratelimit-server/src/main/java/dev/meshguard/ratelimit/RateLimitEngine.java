@@ -131,6 +131,7 @@ public final class RateLimitEngine {
     }
 
     List<DescriptorStatus> statuses = new ArrayList<>(n);
+    List<Integer> throttled = null;
     Code overall = Code.OK;
     for (int i = 0; i < n; i++) {
       RateLimit limit = limits[i];
@@ -153,6 +154,13 @@ public final class RateLimitEngine {
           long remaining = Math.max(0, limit.requestsPerUnit() - count);
           Code code = over && !limit.shadowMode() ? Code.OVER_LIMIT : Code.OK;
           status = new DescriptorStatus(code, current, remaining, reset);
+          if (code == Code.OVER_LIMIT && count - hits[counted[i] - 1] <= limit.requestsPerUnit()) {
+            // This request's hits carried the count across the limit (check-only hits of 0 never do).
+            if (throttled == null) {
+              throttled = new ArrayList<>(1);
+            }
+            throttled.add(i);
+          }
         }
       }
       if (status.code() == Code.OVER_LIMIT) {
@@ -160,7 +168,7 @@ public final class RateLimitEngine {
       }
       statuses.add(status);
     }
-    return new RateLimitDecision(overall, statuses, storeFailed);
+    return new RateLimitDecision(overall, statuses, storeFailed, throttled == null ? List.of() : throttled);
   }
 
   /** What a store failure is answered with. */

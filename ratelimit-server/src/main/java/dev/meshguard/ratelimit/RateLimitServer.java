@@ -75,13 +75,13 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private ScheduledFuture<?> poll;
   private ScheduledFuture<?> purge;
 
-  private RateLimitServer(RateLimitOptions options, Clock clock, Snapshot first) {
+  private RateLimitServer(RateLimitOptions options, Clock clock, Snapshot first, ThrottleListener listener) {
     this.configDir = options.configDir();
     this.current = new AtomicReference<>(first);
     this.lastSeenHash = first.revision();
     this.store = new MemoryStore(clock, options.maxCounters());
     this.engine = new RateLimitEngine(() -> current.get().config(), store, clock, options.failureMode());
-    this.service = new RateLimitService(engine);
+    this.service = new RateLimitService(engine, listener);
   }
 
   /**
@@ -96,12 +96,22 @@ public final class RateLimitServer implements AutoCloseable, Component {
    */
   public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
       MeterRegistry registry) throws IOException, ConfigException {
+    return start(options, clock, scheduler, registry, ThrottleListener.NONE);
+  }
+
+  /**
+   * As {@link #start(RateLimitOptions, Clock, ScheduledExecutorService, MeterRegistry)}, telling
+   * {@code listener} of each counter's first over-limit hit per window.
+   */
+  public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
+      MeterRegistry registry, ThrottleListener listener) throws IOException, ConfigException {
+    Objects.requireNonNull(listener, "listener");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(registry, "registry");
     Snapshot first = load(options.configDir(), hashOrThrow(options.configDir()));
-    RateLimitServer server = new RateLimitServer(options, clock, first);
+    RateLimitServer server = new RateLimitServer(options, clock, first, listener);
     server.registerMeters(registry);
     server.grpc = GrpcServer.builder()
         .bindAddress(options.host())

@@ -59,10 +59,17 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
       .setCode(RateLimitResponse.Code.OVER_LIMIT).build();
 
   private final RateLimitEngine engine;
+  private final ThrottleListener listener;
   private final LongAdder internalErrors = new LongAdder();
 
   public RateLimitService(RateLimitEngine engine) {
+    this(engine, ThrottleListener.NONE);
+  }
+
+  /** @param listener told of each counter's first over-limit hit per window */
+  public RateLimitService(RateLimitEngine engine, ThrottleListener listener) {
     this.engine = Objects.requireNonNull(engine, "engine");
+    this.listener = Objects.requireNonNull(listener, "listener");
   }
 
   @Override
@@ -73,17 +80,33 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
       return;
     }
     RateLimitResponse response;
+    List<Descriptor> descriptors = null;
+    RateLimitDecision decision = null;
     try {
-      RateLimitDecision decision = engine.decide(request.getDomain(), descriptors(request),
-          Integer.toUnsignedLong(request.getHitsAddend()));
+      descriptors = descriptors(request);
+      decision = engine.decide(request.getDomain(), descriptors, Integer.toUnsignedLong(request.getHitsAddend()));
       response = toResponse(decision);
     } catch (RuntimeException e) {
       // A bug, not a store failure (the engine answers those): fail as configured, visibly.
       internalErrors.increment();
+      decision = null;
       response = failureResponse(request.getDescriptorsCount());
     }
     responseObserver.onNext(response);
     responseObserver.onCompleted();
+    if (decision != null && !decision.throttled().isEmpty()) {
+      notifyThrottled(request.getDomain(), descriptors, decision);
+    }
+  }
+
+  private void notifyThrottled(String domain, List<Descriptor> descriptors, RateLimitDecision decision) {
+    for (int i : decision.throttled()) {
+      try {
+        listener.throttled(domain, descriptors.get(i), decision.statuses().get(i));
+      } catch (RuntimeException e) {
+        internalErrors.increment();
+      }
+    }
   }
 
   /** Requests answered by the failure mode because of an unexpected exception, since start. */

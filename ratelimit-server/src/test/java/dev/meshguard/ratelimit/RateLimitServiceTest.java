@@ -194,6 +194,59 @@ class RateLimitServiceTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void theThrottleListenerHearsTheFirstOverLimitHitOnly() throws Exception {
+    Files.writeString(dir.resolve("envoy.yaml"), CONFIG);
+    java.util.List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ThrottleListener listener = (domain, descriptor, status) -> heard.add(domain + " " + descriptor.entries() + " "
+        + status.code() + " " + status.currentLimit());
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    RateLimitOptions options = RateLimitOptions.DEFAULTS.withConfigDir(dir).withPort(0);
+    try (RateLimitServer server = RateLimitServer.start(options, new ManualClock(Instant.ofEpochSecond(NOW)), scheduler,
+        new SimpleMeterRegistry(), listener)) {
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+      try {
+        var stub = RateLimitServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+        for (int i = 0; i < 6; i++) {
+          stub.shouldRateLimit(request("envoy", desc("remote_address", "10.0.0.9"), desc("shadow", "s")));
+        }
+        dev.meshguard.testkit.Await.until(Duration.ofSeconds(10), () -> !heard.isEmpty(), () -> "a throttle event");
+        assertThat(heard).containsExactly("envoy [Entry[key=remote_address, value=10.0.0.9]] OVER_LIMIT "
+            + "CurrentLimit[requestsPerUnit=3, unit=MINUTE, name=per-ip]");
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
+  /** A store that cannot answer (here: full) is answered by the failure mode, over the wire. */
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.EnumSource(FailureMode.class)
+  void aStoreFailureIsAnsweredByTheFailureMode(FailureMode mode) throws Exception {
+    Files.writeString(dir.resolve("envoy.yaml"), CONFIG);
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    RateLimitOptions options = new RateLimitOptions(dir, "127.0.0.1", 0, mode, Duration.ofHours(1), 1);
+    try (RateLimitServer server = RateLimitServer.start(options, new ManualClock(Instant.ofEpochSecond(NOW)), scheduler,
+        new SimpleMeterRegistry())) {
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+      try {
+        var stub = RateLimitServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+        assertThat(stub.shouldRateLimit(request("envoy", desc("remote_address", "a"))))
+            .isEqualTo(response(Code.OK, perIp(2)));
+        RateLimitResponse full = stub.shouldRateLimit(request("envoy", desc("remote_address", "b")));
+        assertThat(full).isEqualTo(mode == FailureMode.ALLOW
+            ? response(Code.OK, perIp(3))
+            : response(Code.OVER_LIMIT, PER_IP_OVER));
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
   /** Sanity for the table's clock arithmetic: NOW is 20 s into a minute and 800 s into an hour. */
   @org.junit.jupiter.api.Test
   void clockAnchors() {
