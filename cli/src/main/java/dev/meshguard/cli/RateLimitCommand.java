@@ -106,7 +106,8 @@ final class RateLimitCommand implements Callable<Integer> {
         clock, metrics.registry()));
     AuditLog audit = started(AuditLog.open(config.audit().toOptions(), clock, metrics.registry()));
     AdminServer admin = started(AdminServer.start(config.admin(), metrics, "ratelimit", crypto.isFips(), clock));
-    RateLimitServer server = RateLimits.start(config.ratelimit(), clock, metrics, this::started);
+    RateLimitServer server = RateLimits.start(config.ratelimit(), clock, metrics, audit, config.audit(),
+        this::started);
     admin.register(server);
     audit.append(new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "start", "started", null, null,
         null, "meshguard " + Version.current() + " ratelimit; grpc " + server.endpoint() + ", revision "

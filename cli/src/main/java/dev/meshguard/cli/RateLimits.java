@@ -1,14 +1,22 @@
 package dev.meshguard.cli;
 
+import dev.meshguard.audit.AuditConfig;
+import dev.meshguard.audit.AuditEvent;
+import dev.meshguard.audit.AuditLog;
+import dev.meshguard.audit.EventIds;
 import dev.meshguard.core.admin.Metrics;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.ratelimit.Descriptor;
+import dev.meshguard.ratelimit.DescriptorStatus;
 import dev.meshguard.ratelimit.RateLimitOptions;
 import dev.meshguard.ratelimit.RateLimitServer;
+import dev.meshguard.ratelimit.ThrottleListener;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Consumer;
 
@@ -22,15 +30,19 @@ final class RateLimits {
    *
    * @throws ConfigException when the config directory is missing or does not load
    */
-  static RateLimitServer start(RateLimitOptions options, Clock clock, Metrics metrics, Consumer<AutoCloseable> own)
-      throws IOException, ConfigException {
+  static RateLimitServer start(RateLimitOptions options, Clock clock, Metrics metrics, AuditLog audit,
+      AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(task -> {
       Thread thread = new Thread(task, "meshguard-ratelimit-reload");
       thread.setDaemon(true);
       return thread;
     });
     own.accept(scheduler::shutdownNow);
-    RateLimitServer server = RateLimitServer.start(options, clock, scheduler, metrics.registry());
+    AtomicReference<RateLimitServer> self = new AtomicReference<>();
+    ThrottleListener toAudit = (domain, descriptor, status) -> audit.append(
+        throttleEvent(clock, domain, descriptor, status, revisionOf(self.get())), auditConfig.durabilityOf("ratelimit"));
+    RateLimitServer server = RateLimitServer.start(options, clock, scheduler, metrics.registry(), toAudit);
+    self.set(server);
     own.accept(server);
     return server;
   }
@@ -42,12 +54,45 @@ final class RateLimits {
    *
    * @return the server, or null when it was skipped
    */
-  static RateLimitServer startForUp(RateLimitOptions options, Clock clock, Metrics metrics,
-      Consumer<AutoCloseable> own) throws IOException, ConfigException {
+  static RateLimitServer startForUp(RateLimitOptions options, Clock clock, Metrics metrics, AuditLog audit,
+      AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
     if (options.configDir().equals(RateLimitOptions.DEFAULT_CONFIG_DIR) && !Files.isDirectory(options.configDir())) {
       return null;
     }
-    return start(options, clock, metrics, own);
+    return start(options, clock, metrics, audit, auditConfig, own);
+  }
+
+  /** Longer descriptor values are cut in the audit record: they come from requests. */
+  static final int MAX_AUDITED_VALUE = 256;
+
+  /**
+   * A {@code throttle} event: the first over-limit hit of one counter in one window. The object's
+   * {@code descriptors} is {@code domain: key=value, ...}; the policy is the limit's name (null
+   * when it has none), the domain as the rule, and the config revision.
+   */
+  static AuditEvent throttleEvent(Clock clock, String domain, Descriptor descriptor, DescriptorStatus status,
+      String revision) {
+    StringBuilder descriptors = new StringBuilder(domain).append(':');
+    String separator = " ";
+    for (Descriptor.Entry entry : descriptor.entries()) {
+      descriptors.append(separator).append(entry.key()).append('=').append(cut(entry.value()));
+      separator = ", ";
+    }
+    var limit = status.currentLimit();
+    String name = limit == null || limit.name().isEmpty() ? null : limit.name();
+    String reason = limit == null ? "over limit"
+        : "over limit: " + limit.requestsPerUnit() + " per " + limit.unit().name().toLowerCase(java.util.Locale.ROOT);
+    return new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "throttle", "over_limit", null,
+        new AuditEvent.AuditObject(null, null, null, null, descriptors.toString(), null, null, null),
+        new AuditEvent.PolicyRef(name, domain, revision), reason, 0);
+  }
+
+  private static String revisionOf(RateLimitServer server) {
+    return server == null ? null : server.revision(); // a request raced start: no revision to name
+  }
+
+  private static String cut(String value) {
+    return value.length() <= MAX_AUDITED_VALUE ? value : value.substring(0, MAX_AUDITED_VALUE) + "...";
   }
 
   /** The banner lines: where it listens, what it loaded, and what to point Envoy at. */

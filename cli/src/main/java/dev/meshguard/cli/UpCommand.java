@@ -90,7 +90,8 @@ final class UpCommand implements Callable<Integer> {
         null, "meshguard " + Version.current() + " up; admin " + admin.endpoint(), 0),
         config.audit().durabilityOf("meshguard"));
 
-    RateLimitServer ratelimit = RateLimits.startForUp(config.ratelimit(), clock, metrics, this::started);
+    RateLimitServer ratelimit = RateLimits.startForUp(config.ratelimit(), clock, metrics, audit,
+        config.audit(), this::started);
     if (ratelimit != null) {
       admin.register(ratelimit);
     }

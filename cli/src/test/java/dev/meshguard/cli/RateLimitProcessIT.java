@@ -84,10 +84,29 @@ class RateLimitProcessIT {
     assertThat(get(status)).contains("edge.yaml:4:");
     assertThat(limitNow()).as("the last good config keeps serving").isEqualTo(8);
 
+    // Over the limit of a fresh key: 8 per minute, 20 hits; the 9th is the first over-limit hit. The
+    // real clock may cross a minute mid-loop: then one window still gets more than 8 hits, or both do.
+    RateLimitRequest fresh = RateLimitRequest.newBuilder().setDomain("edge")
+        .addDescriptors(RateLimitDescriptor.newBuilder().addEntries(
+            RateLimitDescriptor.Entry.newBuilder().setKey("remote_address").setValue("10.9.9.9")))
+        .build();
+    for (int i = 0; i < 20; i++) {
+      RateLimitServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS).shouldRateLimit(fresh);
+    }
+
     process.destroy();
     assertThat(process.waitFor(15, TimeUnit.SECONDS)).isTrue();
     assertThat(Files.readString(log)).contains("meshguard ratelimit stopped");
     assertThat(Main.commandLine().execute("audit", "verify", tmp.resolve("audit").toString())).isZero();
+    java.io.StringWriter events = new java.io.StringWriter();
+    picocli.CommandLine query = Main.commandLine();
+    query.setOut(new java.io.PrintWriter(events));
+    assertThat(query.execute("audit", "query", "--component", "ratelimit", "--outcome", "over_limit", "--format",
+        "json", tmp.resolve("audit").toString())).isZero();
+    List<String> throttles = events.toString().lines().filter(l -> l.contains("10.9.9.9")).toList();
+    assertThat(throttles).as("one throttle event for the key per window; all: %s", events).hasSizeBetween(1, 2);
+    assertThat(throttles.get(0)).contains("\"kind\":\"throttle\"")
+        .contains("edge: remote_address=10.9.9.9").contains("over limit: 8 per minute");
   }
 
   private int limitNow() {
