@@ -28,7 +28,13 @@ final class ConfigOptions {
 
   /** Loads {@code defaults} overridden by the file, {@code MESHGUARD_*} variables and the flags set. */
   <R extends Record> R load(R defaults, Map<String, String> env) throws ConfigException {
-    Map<String, String> flags = new LinkedHashMap<>();
+    return load(defaults, env, Map.of());
+  }
+
+  /** As {@link #load(Record, Map)}, with a command's own flags as overrides by config key. */
+  <R extends Record> R load(R defaults, Map<String, String> env, Map<String, String> commandFlags)
+      throws ConfigException {
+    Map<String, String> flags = new LinkedHashMap<>(commandFlags);
     if (adminPort != null) {
       flags.put("admin.port", adminPort.toString());
     }

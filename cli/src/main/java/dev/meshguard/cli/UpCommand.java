@@ -11,6 +11,7 @@ import dev.meshguard.core.admin.Metrics;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.ratelimit.RateLimitServer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayDeque;
@@ -60,6 +61,9 @@ final class UpCommand implements Callable<Integer> {
     }, "meshguard-shutdown"));
     try {
       start(config, crypto, out);
+    } catch (ConfigException e) {
+      closeAll();
+      return CliErrors.configError(spec, e);
     } catch (IOException | RuntimeException e) {
       closeAll();
       throw e;
@@ -68,7 +72,7 @@ final class UpCommand implements Callable<Integer> {
     return 0;
   }
 
-  private void start(UpConfig config, Crypto crypto, PrintWriter out) throws IOException {
+  private void start(UpConfig config, Crypto crypto, PrintWriter out) throws IOException, ConfigException {
     Clock clock = Clock.SYSTEM;
     Metrics metrics = started(Metrics.create());
     // Sinks start before the log and so close after it: the log's last checkpoint is shipped too.
@@ -86,8 +90,15 @@ final class UpCommand implements Callable<Integer> {
         null, "meshguard " + Version.current() + " up; admin " + admin.endpoint(), 0),
         config.audit().durabilityOf("meshguard"));
 
+    RateLimitServer ratelimit = RateLimits.startForUp(config.ratelimit(), clock, metrics, audit,
+        config.audit(), this::started);
+    if (ratelimit != null) {
+      admin.register(ratelimit);
+    }
+
     out.printf("meshguard %s up (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");
     out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", admin.endpoint());
+    RateLimits.printBanner(out, config.ratelimit(), ratelimit);
     out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", auditDir, auditDir);
     out.println("Ready. Ctrl-C stops.");
     out.flush();

@@ -138,6 +138,62 @@ class UpProcessIT {
   }
 
   @Test
+  void upServesTheRateLimitServiceWithTheExampleConfigs() throws Exception {
+    int adminPort = freePort();
+    int rlsPort = freePort();
+    Path log = tmp.resolve("rls.log");
+    // From the checkout's root, where the default ratelimit.config_dir (policies/ratelimit) is.
+    ProcessBuilder builder = new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
+            JAR.toAbsolutePath().toString(), "up", "--admin-port", Integer.toString(adminPort),
+            "--audit-dir", tmp.resolve("rls-audit").toString()))
+        .directory(Path.of("..").toAbsolutePath().normalize().toFile())
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile());
+    builder.environment().put("MESHGUARD_RATELIMIT_PORT", Integer.toString(rlsPort));
+    process = builder.start();
+    Await.until(Duration.ofSeconds(30), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
+        () -> "meshguard up to print its banner; log so far:\n" + readQuietly(log));
+    assertThat(Files.readString(log))
+        .contains("ratelimit  grpc://127.0.0.1:" + rlsPort + "  2 domains (edge, tenants)")
+        .contains("rate_limit_service -> grpc cluster (HTTP/2) at 127.0.0.1:" + rlsPort);
+
+    io.grpc.ManagedChannel channel = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", rlsPort)
+        .usePlaintext().build();
+    try {
+      // What Envoy's filter sends for a route with a remote_address action (domain "edge").
+      var request = io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest.newBuilder().setDomain("edge")
+          .addDescriptors(io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor.newBuilder()
+              .addEntries(io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor.Entry.newBuilder()
+                  .setKey("remote_address").setValue("10.0.0.1")))
+          .build();
+      var response = io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(10, TimeUnit.SECONDS).shouldRateLimit(request);
+      assertThat(response.getOverallCode())
+          .isEqualTo(io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code.OK);
+      var status = response.getStatuses(0);
+      assertThat(status.getCurrentLimit().getName()).isEqualTo("per-client-ip");
+      assertThat(status.getCurrentLimit().getRequestsPerUnit()).isEqualTo(100);
+      assertThat(status.getCurrentLimit().getUnit())
+          .isEqualTo(io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.RateLimit.Unit.MINUTE);
+      assertThat(status.getLimitRemaining()).isEqualTo(99);
+      assertThat(status.getDurationUntilReset().getSeconds()).isBetween(1L, 60L);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    HttpResponse<String> statusPage = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + adminPort + "/status")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(statusPage.body()).contains("\"component\":\"ratelimit\"")
+        .contains("\"grpc\":\"127.0.0.1:" + rlsPort + "\"");
+
+    process.destroy();
+    assertThat(process.waitFor(15, TimeUnit.SECONDS)).isTrue();
+    assertThat(process.exitValue()).isEqualTo(143);
+    try (ServerSocket reuse = new ServerSocket(rlsPort)) {
+      assertThat(reuse.getLocalPort()).as("rate limit port released").isEqualTo(rlsPort);
+    }
+  }
+
+  @Test
   void helpListsEverySubcommand() throws Exception {
     Path log = tmp.resolve("help.log");
     process = new ProcessBuilder(List.of(javaBinary(), "-jar", JAR.toAbsolutePath().toString(), "--help"))

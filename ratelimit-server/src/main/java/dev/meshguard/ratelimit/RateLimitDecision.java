@@ -10,10 +10,20 @@ import java.util.Objects;
  *     already report OK)
  * @param statuses one per request descriptor, in request order
  * @param storeFailed the store failed and the failure mode answered instead
+ * @param throttled the indices of the descriptors whose counter went over its limit with this
+ *     request: the first over-limit hit of that counter's window (exactly one request per counter
+ *     and window sees it, since counts are atomic), in request order; shadow-mode limits excluded
  */
-public record RateLimitDecision(Code overallCode, List<DescriptorStatus> statuses, boolean storeFailed) {
+public record RateLimitDecision(Code overallCode, List<DescriptorStatus> statuses, boolean storeFailed,
+    List<Integer> throttled) {
   public RateLimitDecision {
     Objects.requireNonNull(overallCode, "overallCode");
     statuses = List.copyOf(statuses);
+    throttled = List.copyOf(throttled);
+  }
+
+  /** A decision in which no counter went over its limit. */
+  public RateLimitDecision(Code overallCode, List<DescriptorStatus> statuses, boolean storeFailed) {
+    this(overallCode, statuses, storeFailed, List.of());
   }
 }

@@ -32,7 +32,10 @@ import java.util.function.Supplier;
  * <p>Hits: the request-level {@code hits_addend} of 0 means 1; a descriptor's own
  * {@code hits_addend}, when set, replaces it and may be 0 to check without incrementing.
  *
- * <p>Not yet: request-supplied limit overrides, global shadow mode, stop-incrementing-when-over,
+ * <p>A descriptor's own {@code limit} ({@code RateLimitOverride}) is used instead of the
+ * configured one when the domain exists, as upstream does; an unknown domain still gets no limit.
+ *
+ * <p>Not yet: global shadow mode, stop-incrementing-when-over,
  * stats, and the sliding-window and token-bucket algorithms, which are counted as fixed windows
  * here. Never throws for a request: a store failure is answered by the {@link FailureMode}.
  */
@@ -81,7 +84,10 @@ public final class RateLimitEngine {
     RateLimit[] limits = new RateLimit[n];
     Set<String> replaced = null;
     for (int i = 0; i < n; i++) {
-      limits[i] = snapshot.getLimit(domain, descriptors.get(i));
+      Descriptor descriptor = descriptors.get(i);
+      limits[i] = descriptor.limit() != null && snapshot.hasDomain(domain)
+          ? descriptor.limit().toRateLimit()
+          : snapshot.getLimit(domain, descriptor);
       if (limits[i] != null && !limits[i].replaces().isEmpty()) {
         if (replaced == null) {
           replaced = new HashSet<>();
@@ -125,6 +131,7 @@ public final class RateLimitEngine {
     }
 
     List<DescriptorStatus> statuses = new ArrayList<>(n);
+    List<Integer> throttled = null;
     Code overall = Code.OK;
     for (int i = 0; i < n; i++) {
       RateLimit limit = limits[i];
@@ -147,6 +154,13 @@ public final class RateLimitEngine {
           long remaining = Math.max(0, limit.requestsPerUnit() - count);
           Code code = over && !limit.shadowMode() ? Code.OVER_LIMIT : Code.OK;
           status = new DescriptorStatus(code, current, remaining, reset);
+          if (code == Code.OVER_LIMIT && count - hits[counted[i] - 1] <= limit.requestsPerUnit()) {
+            // This request's hits carried the count across the limit (check-only hits of 0 never do).
+            if (throttled == null) {
+              throttled = new ArrayList<>(1);
+            }
+            throttled.add(i);
+          }
         }
       }
       if (status.code() == Code.OVER_LIMIT) {
@@ -154,7 +168,12 @@ public final class RateLimitEngine {
       }
       statuses.add(status);
     }
-    return new RateLimitDecision(overall, statuses, storeFailed);
+    return new RateLimitDecision(overall, statuses, storeFailed, throttled == null ? List.of() : throttled);
+  }
+
+  /** What a store failure is answered with. */
+  public FailureMode failureMode() {
+    return failureMode;
   }
 
   /** Store failures answered by the failure mode since start. */

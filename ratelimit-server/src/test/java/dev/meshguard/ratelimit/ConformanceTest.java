@@ -506,6 +506,22 @@ class ConformanceTest {
             """,
             req(1000, "domain", d("a_b", "c"), 1, ok(1, SECOND, 0, 1)),
             req(1000, "domain", d("a", "b_c"), 1, ok(1, SECOND, 0, 1))),
+        // --- request limit override: src/config/config_impl.go GetLimit (descriptor.GetLimit() != nil) ---
+        // The override replaces the configured limit, with no name, counted in its unit's window.
+        c("override: replaces the configured limit", single("second", 10, "  name: ten"),
+            req(1000, "domain", key.withLimit(new Descriptor.LimitOverride(2, MINUTE)), 1, ok(2, MINUTE, 1, 20)),
+            req(1000, "domain", key.withLimit(new Descriptor.LimitOverride(2, MINUTE)), 1, ok(2, MINUTE, 0, 20)),
+            req(1000, "domain", key.withLimit(new Descriptor.LimitOverride(2, MINUTE)), 1, over(2, MINUTE, 20))),
+        // Also for a descriptor the config does not match at all, as long as the domain exists.
+        c("override: applies to an unmatched descriptor of a known domain", SINGLE_10_SECOND,
+            req(1000, "domain", d("other", "x").withLimit(new Descriptor.LimitOverride(1, SECOND)), 1,
+                ok(1, SECOND, 0, 1))),
+        // Unknown domain: GetLimit returns nil before it looks at the override.
+        c("override: ignored for an unknown domain", SINGLE_10_SECOND,
+            req(1000, "nope", key.withLimit(new Descriptor.LimitOverride(1, SECOND)), 1, NONE)),
+        // No shadow mode for an override (NewRateLimit(..., shadowMode=false, ...)).
+        c("override: never in shadow mode", single("second", 10, "shadow_mode: true"),
+            req(1000, "domain", key.withLimit(new Descriptor.LimitOverride(0, SECOND)), 1, over(0, SECOND, 1))),
         // meshguard extension: window 5m is a 300 s window aligned to Unix time; unit still reported.
         c("meshguard: window extension", single("minute", 2, "  window: 5m"),
             req(1000, "domain", key, 1, ok(2, MINUTE, 1, 200)),

@@ -14,10 +14,13 @@ import java.util.TreeMap;
  * @param notReadyReason why not, when {@code ready} is false (e.g. "no policies loaded"); null otherwise
  * @param revision the revision of its active configuration or policies; null when it has none
  * @param endpoints what it listens on, by protocol name (e.g. {@code grpc -> 127.0.0.1:9191}), sorted
+ * @param lastError why its last configuration change was refused while {@code revision} keeps
+ *     serving (e.g. a rate-limit file broken by an edit); null when the last change loaded
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ComponentStatus(
-    String component, boolean ready, String notReadyReason, String revision, Map<String, String> endpoints) {
+    String component, boolean ready, String notReadyReason, String revision, Map<String, String> endpoints,
+    String lastError) {
 
   public ComponentStatus {
     Objects.requireNonNull(component, "component");
@@ -25,6 +28,17 @@ public record ComponentStatus(
     if (!ready && (notReadyReason == null || notReadyReason.isBlank())) {
       throw new IllegalArgumentException("a component that is not ready must say why");
     }
+  }
+
+  /** A status without a refused configuration change. */
+  public ComponentStatus(String component, boolean ready, String notReadyReason, String revision,
+      Map<String, String> endpoints) {
+    this(component, ready, notReadyReason, revision, endpoints, null);
+  }
+
+  /** This status with {@code lastError} set (null clears it). */
+  public ComponentStatus withLastError(String error) {
+    return new ComponentStatus(component, ready, notReadyReason, revision, endpoints, error);
   }
 
   /** Endpoints in name order, so {@code /status} output is stable. */

@@ -1,0 +1,285 @@
+package dev.meshguard.ratelimit;
+
+import dev.meshguard.core.admin.Component;
+import dev.meshguard.core.admin.ComponentStatus;
+import dev.meshguard.core.config.ConfigError;
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.server.GrpcServer;
+import dev.meshguard.core.time.Clock;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * The rate limit server: a config directory, a {@link MemoryStore}, the {@link RateLimitEngine}
+ * and {@link RateLimitService} on a {@link GrpcServer}, and the {@code ratelimit} component of
+ * {@code /status}.
+ *
+ * <h2>Reload</h2>
+ * The directory is polled every {@link RateLimitOptions#reloadInterval()} on the injected
+ * scheduler. A poll hashes every {@code *.yaml}/{@code *.yml} file (path and content, in path
+ * order); when the hash differs from the last one seen, the directory is loaded into a new
+ * immutable {@link RateLimitConfig}, which replaces the old one in one {@link AtomicReference}
+ * write. Requests read the reference once each, so a request sees one whole config. A load that
+ * fails keeps the last good config, logs every error, bumps
+ * {@code meshguard_ratelimit_config_load_errors_total} and shows the errors as {@code last_error}
+ * on {@code /status} until a later load succeeds. Counters are keyed by descriptor values, so they
+ * survive reloads.
+ *
+ * <p>Accepted race: a file may change between hashing and loading. The new content is then
+ * loaded under the old hash, and the next poll sees a different hash and loads again, so the
+ * revision is wrong for at most one interval.
+ */
+public final class RateLimitServer implements AutoCloseable, Component {
+
+  /** The component name on {@code /status}. */
+  public static final String COMPONENT = "ratelimit";
+  /** How often expired counters are swept besides when the store fills up. */
+  static final Duration PURGE_INTERVAL = Duration.ofMinutes(1);
+
+  private static final System.Logger LOG = System.getLogger(RateLimitServer.class.getName());
+
+  /** A loaded configuration and the hash of the files it came from. */
+  private record Snapshot(RateLimitConfig config, String revision) {}
+
+  private final Path configDir;
+  private final AtomicReference<Snapshot> current;
+  private final AtomicReference<String> lastError = new AtomicReference<>();
+  private final LongAdder reloads = new LongAdder();
+  private final LongAdder loadErrors = new LongAdder();
+  private final MemoryStore store;
+  private final RateLimitEngine engine;
+  private final RateLimitService service;
+  private final Object pollLock = new Object();
+  private String lastSeenHash; // guarded by pollLock
+  private GrpcServer grpc;
+  private ScheduledFuture<?> poll;
+  private ScheduledFuture<?> purge;
+
+  private RateLimitServer(RateLimitOptions options, Clock clock, Snapshot first, ThrottleListener listener) {
+    this.configDir = options.configDir();
+    this.current = new AtomicReference<>(first);
+    this.lastSeenHash = first.revision();
+    this.store = new MemoryStore(clock, options.maxCounters());
+    this.engine = new RateLimitEngine(() -> current.get().config(), store, clock, options.failureMode());
+    this.service = new RateLimitService(engine, listener);
+  }
+
+  /**
+   * Loads the config directory, binds the gRPC server and starts polling for changes.
+   *
+   * @param scheduler runs the reload poll and the counter sweep; not owned (not shut down by
+   *     {@link #close()})
+   * @param registry where the server's counters are registered
+   * @throws ConfigException when the directory is missing or its files do not load: the server
+   *     does not start without a configuration
+   * @throws IOException when the port cannot be bound
+   */
+  public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
+      MeterRegistry registry) throws IOException, ConfigException {
+    return start(options, clock, scheduler, registry, ThrottleListener.NONE);
+  }
+
+  /**
+   * As {@link #start(RateLimitOptions, Clock, ScheduledExecutorService, MeterRegistry)}, telling
+   * {@code listener} of each counter's first over-limit hit per window.
+   */
+  public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
+      MeterRegistry registry, ThrottleListener listener) throws IOException, ConfigException {
+    Objects.requireNonNull(listener, "listener");
+    Objects.requireNonNull(options, "options");
+    Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(scheduler, "scheduler");
+    Objects.requireNonNull(registry, "registry");
+    Snapshot first = load(options.configDir(), hashOrThrow(options.configDir()));
+    RateLimitServer server = new RateLimitServer(options, clock, first, listener);
+    server.registerMeters(registry);
+    server.grpc = GrpcServer.builder()
+        .bindAddress(options.host())
+        .port(options.port())
+        .addService(server.service)
+        .start();
+    server.grpc.markServing();
+    long interval = options.reloadInterval().toNanos();
+    server.poll = scheduler.scheduleWithFixedDelay(server::pollQuietly, interval, interval, TimeUnit.NANOSECONDS);
+    long purge = PURGE_INTERVAL.toNanos();
+    server.purge = scheduler.scheduleWithFixedDelay(server.store::purgeExpired, purge, purge, TimeUnit.NANOSECONDS);
+    LOG.log(Level.INFO, "rate limit server on {0}: {1} domains from {2} (revision {3})", server.endpoint(),
+        first.config().domains().size(), options.configDir(), first.revision());
+    return server;
+  }
+
+  /**
+   * Reloads the directory if its files changed since the last poll. The scheduler calls this;
+   * tests call it to reload without waiting.
+   *
+   * @return true when a new configuration was loaded and now serves
+   */
+  public boolean reloadIfChanged() {
+    synchronized (pollLock) {
+      String hash;
+      try {
+        hash = hash(configDir);
+      } catch (IOException e) {
+        hash = "unreadable: " + e;
+        if (!hash.equals(lastSeenHash)) {
+          lastSeenHash = hash;
+          refuse("cannot read " + configDir + ": " + e);
+        }
+        return false;
+      }
+      if (hash.equals(lastSeenHash)) {
+        return false;
+      }
+      lastSeenHash = hash;
+      Snapshot next;
+      try {
+        next = load(configDir, hash);
+      } catch (ConfigException e) {
+        refuse(e.errors().size() + (e.errors().size() == 1 ? " error: " : " errors: ")
+            + e.errors().stream().map(ConfigError::render).collect(Collectors.joining("; ")));
+        return false;
+      }
+      current.set(next);
+      lastError.set(null);
+      reloads.increment();
+      LOG.log(Level.INFO, "rate limit config reloaded from {0}: {1} domains (revision {2})", configDir,
+          next.config().domains().size(), next.revision());
+      return true;
+    }
+  }
+
+  private void refuse(String why) {
+    loadErrors.increment();
+    String message = "config reload refused, revision " + current.get().revision() + " keeps serving: " + why;
+    lastError.set(message);
+    LOG.log(Level.WARNING, "rate limit " + message);
+  }
+
+  private void pollQuietly() {
+    try {
+      reloadIfChanged();
+    } catch (RuntimeException e) {
+      // A failing poll must not cancel the schedule (a thrown exception would).
+      LOG.log(Level.ERROR, "rate limit config poll failed", e);
+    }
+  }
+
+  /** The gRPC port (the real one when 0 was asked for). */
+  public int port() {
+    return grpc.port();
+  }
+
+  public InetSocketAddress address() {
+    return grpc.address();
+  }
+
+  /** {@code host:port} of the gRPC server. */
+  public String endpoint() {
+    InetSocketAddress address = address();
+    return address.getAddress().getHostAddress() + ":" + address.getPort();
+  }
+
+  /** The configuration serving now. */
+  public RateLimitConfig config() {
+    return current.get().config();
+  }
+
+  /** The hash of the files the serving configuration was loaded from. */
+  public String revision() {
+    return current.get().revision();
+  }
+
+  /** Refused reloads since start. */
+  public long loadErrors() {
+    return loadErrors.sum();
+  }
+
+  /** Ready (a configuration is loaded), its revision, the gRPC endpoint and any refused reload. */
+  @Override
+  public ComponentStatus status() {
+    return ComponentStatus.ready(COMPONENT, revision(), Map.of("grpc", endpoint())).withLastError(lastError.get());
+  }
+
+  private void registerMeters(MeterRegistry registry) {
+    FunctionCounter.builder("meshguard.ratelimit.config.reloads", reloads, LongAdder::sum)
+        .description("Rate limit configurations loaded after start").register(registry);
+    FunctionCounter.builder("meshguard.ratelimit.config.load.errors", loadErrors, LongAdder::sum)
+        .description("Rate limit config reloads refused; the last good config kept serving").register(registry);
+    FunctionCounter.builder("meshguard.ratelimit.store.errors", engine, RateLimitEngine::storeErrors)
+        .description("Store failures answered by the failure mode").register(registry);
+    FunctionCounter.builder("meshguard.ratelimit.internal.errors", service, RateLimitService::internalErrors)
+        .description("Requests answered by the failure mode after an unexpected error").register(registry);
+  }
+
+  /** Stops polling, then drains the gRPC server for up to its default grace. */
+  @Override
+  public void close() {
+    poll.cancel(false);
+    purge.cancel(false);
+    grpc.close();
+  }
+
+  private static Snapshot load(Path dir, String hash) throws ConfigException {
+    return new Snapshot(RateLimitConfig.load(List.of(dir)), hash);
+  }
+
+  private static String hashOrThrow(Path dir) throws ConfigException {
+    if (!Files.isDirectory(dir)) {
+      throw new ConfigException(List.of(new ConfigError(dir.toString(), 0, 0, "", "not a directory")));
+    }
+    try {
+      return hash(dir);
+    } catch (IOException e) {
+      throw new ConfigException(List.of(new ConfigError(dir.toString(), 0, 0, "", "cannot read: " + e)));
+    }
+  }
+
+  /** SHA-256 over each config file's relative path and content, in path order; 16 hex digits. */
+  static String hash(Path dir) throws IOException {
+    MessageDigest digest;
+    try {
+      digest = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every JDK", e);
+    }
+    List<Path> files;
+    try (Stream<Path> walk = Files.walk(dir)) {
+      files = walk.filter(Files::isRegularFile)
+          .filter(p -> p.getFileName().toString().endsWith(".yaml") || p.getFileName().toString().endsWith(".yml"))
+          .sorted()
+          .toList();
+    }
+    for (Path file : files) {
+      digest.update(dir.relativize(file).toString().getBytes(StandardCharsets.UTF_8));
+      digest.update((byte) 0);
+      if (Files.size(file) > RateLimitConfig.MAX_FILE_BYTES) {
+        // Refused by the loader anyway; its size and time stand in for its content.
+        digest.update((Files.size(file) + "@" + Files.getLastModifiedTime(file)).getBytes(StandardCharsets.UTF_8));
+      } else {
+        digest.update(Files.readAllBytes(file));
+      }
+      digest.update((byte) 0);
+    }
+    return HexFormat.of().formatHex(digest.digest(), 0, 8);
+  }
+}
