@@ -28,7 +28,6 @@ import java.util.Date;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.bouncycastle.asn1.ASN1OctetString;
@@ -265,11 +264,13 @@ public final class CertificateAuthority {
     if (ttl.compareTo(options.maxTtl()) > 0) {
       return refused(Refusal.invalid("the requested TTL " + ttl + " is longer than the maximum " + options.maxTtl()));
     }
-    Object checked = policy.check(csr, caller);
-    if (checked instanceof Refusal refusal) {
-      return refused(refusal);
+    CsrPolicy.Accepted accepted;
+    switch (policy.check(csr, caller)) {
+      case CsrPolicy.Rejected rejected -> {
+        return refused(rejected.refusal());
+      }
+      case CsrPolicy.Accepted ok -> accepted = ok;
     }
-    CsrPolicy.Accepted accepted = (CsrPolicy.Accepted) checked;
     Instant now = clock.now();
     Instant issuerNotAfter = signingCertificate.getNotAfter().toInstant();
     if (!now.isBefore(issuerNotAfter)) {
@@ -399,6 +400,6 @@ public final class CertificateAuthority {
   @Override
   public String toString() {
     return "CertificateAuthority[" + trustDomain + ", serial " + HexFormat.of().formatHex(
-        signingCertificate.getSerialNumber().toByteArray()) + ", " + Optional.ofNullable(signatureAlgorithm).orElse("") + "]";
+        signingCertificate.getSerialNumber().toByteArray()) + ", " + signatureAlgorithm + "]";
   }
 }

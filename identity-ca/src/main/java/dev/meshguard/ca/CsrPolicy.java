@@ -87,8 +87,15 @@ final class CsrPolicy {
     this.options = options;
   }
 
+  /** What {@link #check} decides. */
+  sealed interface Outcome permits Accepted, Rejected {}
+
+  /** A refused CSR. */
+  record Rejected(Refusal refusal) implements Outcome {}
+
   /** An accepted CSR: the key and names that go into the leaf. */
-  record Accepted(PublicKey publicKey, KeyAlgorithm keyAlgorithm, SpiffeId spiffeId, List<String> dnsNames) {
+  record Accepted(PublicKey publicKey, KeyAlgorithm keyAlgorithm, SpiffeId spiffeId, List<String> dnsNames)
+      implements Outcome {
     Accepted {
       dnsNames = List.copyOf(dnsNames);
     }
@@ -98,11 +105,11 @@ final class CsrPolicy {
    * Checks {@code csr} for {@code identity}; with a null identity the CSR's own SPIFFE ID is the
    * identity (offline issuance by an operator). Never throws for any input bytes.
    */
-  Object check(byte[] csr, SpiffeId identity) {
+  Outcome check(byte[] csr, SpiffeId identity) {
     try {
       return checkOrRefuse(csr, identity);
     } catch (Refused e) {
-      return e.refusal;
+      return new Rejected(e.refusal);
     }
   }
 
