@@ -181,11 +181,16 @@ public final class CertificateAuthority {
     if (!chain.get(0).equals(signing)) {
       throw CaDirectory.error(chainFile, "must start with the signing certificate of " + CaDirectory.CA_CERT);
     }
+    for (int i = 0; i + 1 < chain.size(); i++) {
+      if (!signedBy(crypto, chain.get(i), chain.get(i + 1))) {
+        throw CaDirectory.error(chainFile, "certificate " + (i + 1) + " is not signed by certificate " + (i + 2));
+      }
+    }
     List<X509Certificate> fullChain = new ArrayList<>(chain);
     X509Certificate last = chain.get(chain.size() - 1);
     if (!roots.contains(last)) {
       X509Certificate root = roots.stream()
-          .filter(r -> r.getSubjectX500Principal().equals(last.getIssuerX500Principal()))
+          .filter(r -> r.getSubjectX500Principal().equals(last.getIssuerX500Principal()) && signedBy(crypto, last, r))
           .findFirst()
           .orElseThrow(() -> CaDirectory.error(chainFile, "does not end at a root of " + CaDirectory.ROOT_CERT
               + " (its last certificate's issuer is " + last.getIssuerX500Principal() + ")"));
@@ -195,6 +200,15 @@ public final class CertificateAuthority {
     LOG.info(() -> "loaded a " + keyAlgorithm + " CA for trust domain " + domain + " from " + dir + ", serial "
         + signing.getSerialNumber().toString(16) + ", valid until " + signing.getNotAfter().toInstant());
     return new CertificateAuthority(crypto, clock, options, domain, signing, key, keyAlgorithm, fullChain, roots);
+  }
+
+  private static boolean signedBy(Crypto crypto, X509Certificate child, X509Certificate parent) {
+    try {
+      // A provider-independent check: verify(key) uses the certificate's own provider otherwise.
+      return crypto.verify(child.getSigAlgName(), parent.getPublicKey(), child.getTBSCertificate(), child.getSignature());
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
   }
 
   private static String trustDomainOf(Path certFile, X509Certificate signing, String configured) throws ConfigException {
