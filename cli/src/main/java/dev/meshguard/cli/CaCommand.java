@@ -1,0 +1,219 @@
+package dev.meshguard.cli;
+
+import dev.meshguard.ca.CaOptions;
+import dev.meshguard.ca.CertificateAuthority;
+import dev.meshguard.ca.IssueResult;
+import dev.meshguard.ca.PemText;
+import dev.meshguard.ca.SpiffeBundle;
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.config.Durations;
+import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.crypto.KeyAlgorithm;
+import dev.meshguard.core.time.Clock;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * {@code meshguard ca ...}: the SPIFFE certificate authority's offline tools. The CA directory
+ * uses Istio's plugged-in CA layout (ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem).
+ */
+@Command(name = "ca", mixinStandardHelpOptions = true,
+    description = "The SPIFFE certificate authority: create a CA, issue an X.509-SVID offline, print the trust bundle.",
+    subcommands = {CaCommand.Init.class, CaCommand.Issue.class, CaCommand.Bundle.class})
+final class CaCommand implements Runnable {
+  @Spec
+  private CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** The largest CSR file read; the CSR policy itself refuses anything over 64 KiB. */
+  static final long MAX_CSR_FILE_BYTES = 1 << 20;
+
+  /** {@code ec-p256} (as in the issue and SPIRE) or the config names {@code ecdsa-p256}, {@code rsa-2048}. */
+  static final class KeyTypeConverter implements ITypeConverter<KeyAlgorithm> {
+    @Override
+    public KeyAlgorithm convert(String value) {
+      String name = value.toLowerCase(Locale.ROOT);
+      if (name.startsWith("ec-")) {
+        name = "ecdsa-" + name.substring(3);
+      }
+      try {
+        return KeyAlgorithm.parse("--key-type", name);
+      } catch (ConfigException e) {
+        throw new TypeConversionException("\"" + value + "\": use ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096");
+      }
+    }
+  }
+
+  static final class DurationConverter implements ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      try {
+        return Durations.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException("\"" + value + "\" is not a duration such as 24h or 30m: " + e.getMessage());
+      }
+    }
+  }
+
+  /** What every subcommand shares: the directory and the crypto mode. */
+  static final class CaDir {
+    @Option(names = "--dir", paramLabel = "DIR", required = true,
+        description = "The CA directory (Istio layout: ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem).")
+    Path dir;
+
+    @Option(names = "--fips", description = "Run in FIPS mode (Bouncy Castle FIPS, approved-only).")
+    boolean fips;
+  }
+
+  @Command(name = "init", mixinStandardHelpOptions = true,
+      description = {"Create a self-signed root CA in DIR. Refuses to overwrite an existing CA.",
+          "The key file ca-key.pem is written with mode 0600."})
+  static final class Init implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @picocli.CommandLine.Mixin
+    private CaDir ca;
+
+    @Option(names = "--trust-domain", paramLabel = "TD", required = true,
+        description = "The trust domain, e.g. cluster.local; the root carries spiffe://TD as its URI SAN.")
+    private String trustDomain;
+
+    @Option(names = "--key-type", paramLabel = "TYPE", converter = KeyTypeConverter.class, defaultValue = "ec-p256",
+        description = "ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or rsa-4096.")
+    private KeyAlgorithm keyType;
+
+    @Option(names = "--validity", paramLabel = "DURATION", converter = DurationConverter.class, defaultValue = "87600h",
+        description = "Lifetime of the root (default 87600h, 10 years, as istiod's self-signed root).")
+    private Duration validity;
+
+    @Override
+    public Integer call() {
+      try {
+        Crypto crypto = CliCrypto.install(ca.fips);
+        CertificateAuthority authority = CertificateAuthority.init(crypto, Clock.SYSTEM, ca.dir, trustDomain, keyType,
+            CaOptions.defaults().withCaValidity(validity));
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("created a " + keyType + " root CA for spiffe://" + authority.trustDomain() + " in " + ca.dir
+            + " (valid until " + authority.signingCertificate().getNotAfter().toInstant() + ")");
+        out.flush();
+        return 0;
+      } catch (ConfigException e) {
+        return CliErrors.configError(spec, e);
+      }
+    }
+  }
+
+  @Command(name = "issue", mixinStandardHelpOptions = true,
+      description = {"Issue an X.509-SVID for a CSR under the CA's CSR policy; the CSR's SPIFFE ID is the identity.",
+          "Prints the PEM chain (leaf first, root last), or the reason for refusing and exits 1."})
+  static final class Issue implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @picocli.CommandLine.Mixin
+    private CaDir ca;
+
+    @Option(names = "--csr", paramLabel = "FILE", required = true, description = "The PKCS#10 request, PEM or DER.")
+    private Path csr;
+
+    @Option(names = "--ttl", paramLabel = "DURATION", converter = DurationConverter.class,
+        description = "Lifetime of the leaf (default 24h; at most 2160h, 90 days).")
+    private Duration ttl;
+
+    @Option(names = "--trust-domain", paramLabel = "TD",
+        description = "The trust domain, for a plugged-in CA whose certificate carries no SPIFFE ID.")
+    private String trustDomain;
+
+    @Override
+    public Integer call() {
+      PrintWriter err = spec.commandLine().getErr();
+      try {
+        Crypto crypto = CliCrypto.install(ca.fips);
+        CertificateAuthority authority = CertificateAuthority.load(crypto, Clock.SYSTEM, ca.dir, trustDomain,
+            CaOptions.defaults());
+        byte[] request = readCsr(csr);
+        IssueResult result = authority.issueForCsrIdentity(request, ttl);
+        return switch (result) {
+          case IssueResult.Issued issued -> {
+            PrintWriter out = spec.commandLine().getOut();
+            out.print(PemText.certificates(issued.chain()));
+            out.flush();
+            yield 0;
+          }
+          case IssueResult.Refused refused -> {
+            err.println("meshguard: refused (" + refused.refusal().category() + "): " + refused.refusal().reason());
+            err.flush();
+            yield 1;
+          }
+        };
+      } catch (ConfigException e) {
+        return CliErrors.configError(spec, e);
+      } catch (IOException e) {
+        err.println("meshguard: " + csr + ": " + (e instanceof NoSuchFileException ? "no such file" : e.getMessage()));
+        err.flush();
+        return 1;
+      }
+    }
+
+    private static byte[] readCsr(Path file) throws IOException {
+      if (Files.size(file) > MAX_CSR_FILE_BYTES) {
+        throw new IOException("larger than " + MAX_CSR_FILE_BYTES + " bytes; not a CSR");
+      }
+      return Files.readAllBytes(file);
+    }
+  }
+
+  @Command(name = "bundle", mixinStandardHelpOptions = true,
+      description = "Print the SPIFFE trust bundle (a JWK Set of x509-svid keys) of the CA's roots.")
+  static final class Bundle implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @picocli.CommandLine.Mixin
+    private CaDir ca;
+
+    @Option(names = "--trust-domain", paramLabel = "TD",
+        description = "The trust domain, for a plugged-in CA whose certificate carries no SPIFFE ID.")
+    private String trustDomain;
+
+    @Option(names = "--sequence", paramLabel = "N", defaultValue = "1",
+        description = "spiffe_sequence (default 1); increase it whenever the bundle's content changes.")
+    private long sequence;
+
+    @Option(names = "--refresh-hint", paramLabel = "DURATION", converter = DurationConverter.class, defaultValue = "5m",
+        description = "spiffe_refresh_hint (default 5m).")
+    private Duration refreshHint;
+
+    @Override
+    public Integer call() {
+      try {
+        Crypto crypto = CliCrypto.install(ca.fips);
+        CertificateAuthority authority = CertificateAuthority.load(crypto, Clock.SYSTEM, ca.dir, trustDomain,
+            CaOptions.defaults());
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(SpiffeBundle.toJson(authority.roots(), sequence, refreshHint));
+        out.flush();
+        return 0;
+      } catch (ConfigException e) {
+        return CliErrors.configError(spec, e);
+      }
+    }
+  }
+}
