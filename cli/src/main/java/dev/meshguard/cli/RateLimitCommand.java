@@ -1,12 +1,8 @@
 package dev.meshguard.cli;
 
 import dev.meshguard.audit.AuditEvent;
-import dev.meshguard.audit.AuditLog;
 import dev.meshguard.audit.EventIds;
-import dev.meshguard.audit.sink.AuditSinks;
 import dev.meshguard.core.Version;
-import dev.meshguard.core.admin.AdminServer;
-import dev.meshguard.core.admin.Metrics;
 import dev.meshguard.core.config.ConfigError;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
@@ -17,13 +13,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -54,12 +47,8 @@ final class RateLimitCommand implements Callable<Integer> {
   @Option(names = "--port", paramLabel = "PORT", description = "gRPC port; default 8081, as envoyproxy/ratelimit.")
   private Integer port;
 
-  private final Deque<AutoCloseable> running = new ArrayDeque<>();
-  private final CountDownLatch stopped = new CountDownLatch(1);
-
   @Override
   public Integer call() throws IOException {
-    PrintWriter out = spec.commandLine().getOut();
     Map<String, String> flags = new LinkedHashMap<>();
     if (configDir != null) {
       flags.put("ratelimit.config_dir", configDir.toString());
@@ -75,73 +64,28 @@ final class RateLimitCommand implements Callable<Integer> {
     } catch (ConfigException e) {
       return CliErrors.configError(spec, e);
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      closeAll();
-      out.println("meshguard ratelimit stopped");
-      out.flush();
-      stopped.countDown();
-    }, "meshguard-shutdown"));
-    try {
-      start(config, crypto, out);
-    } catch (ConfigException e) {
-      closeAll();
-      return CliErrors.configError(spec, e);
-    } catch (IOException | RuntimeException e) {
-      closeAll();
-      throw e;
-    }
-    try {
-      stopped.await();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    return 0;
+    return ServerRuntime.run(spec, "meshguard ratelimit stopped", runtime -> start(runtime, config, crypto));
   }
 
-  private void start(RateLimitServerConfig config, Crypto crypto, PrintWriter out)
+  private void start(ServerRuntime runtime, RateLimitServerConfig config, Crypto crypto)
       throws IOException, ConfigException {
-    Clock clock = Clock.SYSTEM;
-    Metrics metrics = started(Metrics.create());
-    AuditSinks sinks = started(AuditSinks.start(config.audit().sinks(), config.audit().directory(), System.out,
-        clock, metrics.registry()));
-    AuditLog audit = started(AuditLog.open(config.audit().toOptions(), clock, metrics.registry()));
-    AdminServer admin = started(AdminServer.start(config.admin(), metrics, "ratelimit", crypto.isFips(), clock));
-    RateLimitServer server = RateLimits.start(config.ratelimit(), clock, metrics, audit, config.audit(),
-        this::started);
-    admin.register(server);
-    audit.append(new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "start", "started", null, null,
-        null, "meshguard " + Version.current() + " ratelimit; grpc " + server.endpoint() + ", revision "
+    PrintWriter out = spec.commandLine().getOut();
+    ServerRuntime.Common common = runtime.startCommon("ratelimit", config.admin(), config.audit(), crypto.isFips());
+    Clock clock = common.clock();
+    RateLimitServer server = RateLimits.start(config.ratelimit(), clock, common.metrics(), common.audit(),
+        config.audit(), runtime::started);
+    common.admin().register(server);
+    common.audit().append(new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "start", "started", null,
+        null, null, "meshguard " + Version.current() + " ratelimit; grpc " + server.endpoint() + ", revision "
             + server.revision(), 0), config.audit().durabilityOf("meshguard"));
 
     out.printf("meshguard %s ratelimit (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");
-    out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", admin.endpoint());
+    out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", common.admin().endpoint());
     RateLimits.printBanner(out, config.ratelimit(), server);
-    String auditDir = config.audit().directory().toAbsolutePath().normalize().toString();
-    out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", auditDir, auditDir);
-    if (sinks.http().isPresent()) {
-      out.printf("  %-10s %s%n", "", config.audit().sinks().http().url());
-    }
+    out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", common.auditDirectory(),
+        common.auditDirectory());
     out.println("Ready. Ctrl-C stops.");
     out.flush();
-  }
-
-  private <T extends AutoCloseable> T started(T closeable) {
-    synchronized (running) {
-      running.push(closeable);
-    }
-    return closeable;
-  }
-
-  private void closeAll() {
-    synchronized (running) {
-      while (!running.isEmpty()) {
-        try {
-          running.pop().close();
-        } catch (Exception e) {
-          System.err.println("meshguard: error while stopping: " + e);
-        }
-      }
-    }
   }
 
   @Command(name = "validate", mixinStandardHelpOptions = true,
