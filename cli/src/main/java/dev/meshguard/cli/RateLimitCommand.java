@@ -84,6 +84,7 @@ final class RateLimitCommand implements Callable<Integer> {
     RateLimits.printBanner(out, config.ratelimit(), server);
     out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", common.auditDirectory(),
         common.auditDirectory());
+    common.admin().markStarted();
     out.println("Ready. Ctrl-C stops.");
     out.flush();
   }

@@ -62,6 +62,7 @@ final class UpCommand implements Callable<Integer> {
     RateLimits.printBanner(out, config.ratelimit(), ratelimit);
     out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", common.auditDirectory(),
         common.auditDirectory());
+    common.admin().markStarted();
     out.println("Ready. Ctrl-C stops.");
     out.flush();
   }

@@ -44,6 +44,9 @@ public final class AdminServer implements AutoCloseable {
   private final boolean fipsMode;
   private final Instant startedAt;
   private final List<Component> components = new CopyOnWriteArrayList<>();
+  // False until the process has started every server: /readyz must not send traffic to a
+  // process whose later servers are still binding their ports.
+  private volatile boolean started;
   private final ObjectMapper json = JsonMapper.builder()
       .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .addModule(new JavaTimeModule())
@@ -89,9 +92,19 @@ public final class AdminServer implements AutoCloseable {
     http.createContext("/status", exchange -> admin.handle(exchange, admin::status));
     http.createContext("/", exchange -> admin.handle(exchange, () -> new Response(404, "text/plain; charset=utf-8",
         "not found: the admin server serves /healthz /readyz /metrics /status\n")));
-    admin.register(() -> ComponentStatus.ready("admin", null, Map.of("http", admin.endpoint())));
+    admin.register(() -> admin.started
+        ? ComponentStatus.ready("admin", null, Map.of("http", admin.endpoint()))
+        : ComponentStatus.notReady("admin", "starting", null, Map.of("http", admin.endpoint())));
     http.start();
     return admin;
+  }
+
+  /**
+   * Says the process has started every server: until then {@code /readyz} answers 503
+   * ({@code admin (starting)}), however ready the registered components are.
+   */
+  public void markStarted() {
+    started = true;
   }
 
   /** Adds a component to {@code /status} and {@code /readyz}. */

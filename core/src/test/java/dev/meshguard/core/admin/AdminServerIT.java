@@ -29,6 +29,7 @@ class AdminServerIT {
     metrics = Metrics.create();
     admin = AdminServer.start(AdminOptions.DEFAULTS.withPort(0), metrics, "authz", false,
         new ManualClock(Instant.parse("2026-11-28T07:00:00Z")));
+    admin.markStarted();
     admin.register(() -> policiesLoaded.get()
         ? ComponentStatus.ready("authz", "rev-42", Map.of("grpc", "127.0.0.1:9191"))
         : ComponentStatus.notReady("authz", "no policies loaded", null, Map.of("grpc", "127.0.0.1:9191")));
@@ -48,6 +49,22 @@ class AdminServerIT {
     assertThat(bound.getHostAddress()).isEqualTo("127.0.0.1");
     assertThat(bound.isLoopbackAddress()).isTrue();
     assertThat(admin.address().getPort()).isPositive();
+  }
+
+  @Test
+  void notReadyUntilTheProcessHasStartedEveryServer() throws Exception {
+    try (Metrics other = Metrics.create();
+        AdminServer starting = AdminServer.start(AdminOptions.DEFAULTS.withPort(0), other, "up", false,
+            new ManualClock())) {
+      URI readyz = URI.create("http://" + starting.endpoint() + "/readyz");
+      HttpResponse<String> before = client.send(HttpRequest.newBuilder(readyz).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(before.statusCode()).isEqualTo(503);
+      assertThat(before.body()).isEqualTo("not ready: admin (starting)\n");
+      starting.markStarted();
+      assertThat(client.send(HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString())
+          .statusCode()).isEqualTo(200);
+    }
   }
 
   @Test
