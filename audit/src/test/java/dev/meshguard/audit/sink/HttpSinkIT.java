@@ -219,19 +219,11 @@ class HttpSinkIT {
 
   @Test
   void aPartialTrailingLineIsNotShippedUntilItsNewlineIsWritten() throws Exception {
-    List<String> lines;
-    try (TestLog log = TestLog.open(AuditOptions.in(dir))) {
-      log.append(3);
-      log.finish();
-      lines = log.lines();
-    }
+    TestLog.HalfWritten cut = TestLog.writeThreeEventsAndCutTheLastLineInHalf(dir);
+    List<String> lines = cut.lines();
     int n = lines.size();
-    Path segment = dir.resolve("audit-00000000000000000001.jsonl");
-    byte[] last = lines.get(n - 1).getBytes(StandardCharsets.UTF_8);
-    long lastStart = Files.size(segment) - last.length;
-    try (FileChannel channel = FileChannel.open(segment, StandardOpenOption.WRITE)) {
-      channel.truncate(lastStart + last.length / 2); // the writer is half way through the last line
-    }
+    Path segment = cut.segment();
+    byte[] last = cut.lastLine();
     try (HttpSink sink = HttpSink.create(fast().withMaxBatchDelay(Duration.ZERO), Clock.SYSTEM)) {
       sink.start();
       awaitReceived(n - 1);

@@ -104,20 +104,11 @@ class SegmentTailerTest {
 
   @Test
   void aPartialTrailingLineIsNotReturnedUntilItsNewlineIsWritten() throws Exception {
-    List<String> lines;
-    try (TestLog log = TestLog.open(AuditOptions.in(dir))) {
-      log.append(3);
-      log.finish();
-      lines = log.lines();
-    }
+    TestLog.HalfWritten cut = TestLog.writeThreeEventsAndCutTheLastLineInHalf(dir);
+    List<String> lines = cut.lines();
     int n = lines.size();
-    Path segment = dir.resolve("audit-00000000000000000001.jsonl");
-    byte[] last = lines.get(n - 1).getBytes(StandardCharsets.UTF_8);
-    long lastStart = Files.size(segment) - last.length;
-    // The writer is half way through the last line.
-    try (FileChannel channel = FileChannel.open(segment, StandardOpenOption.WRITE)) {
-      channel.truncate(lastStart + last.length / 2);
-    }
+    Path segment = cut.segment();
+    byte[] last = cut.lastLine();
     try (SegmentTailer tailer = SegmentTailer.after(dir, 0, POLL, clock)) {
       assertThat(seqs(tailer.poll(100))).isEqualTo(range(1, n - 1));
       assertThat(tailer.poll(100)).isEmpty();

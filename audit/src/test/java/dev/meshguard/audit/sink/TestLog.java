@@ -138,4 +138,31 @@ final class TestLog implements AutoCloseable {
       log = null;
     }
   }
+
+  /**
+   * A log whose writer was interrupted half way through its last line, as a crash mid-write leaves it.
+   *
+   * @param lines the complete lines as written before the cut
+   * @param segment the segment that was cut
+   * @param lastLine the last line's bytes (with its newline), half of which remain on disk
+   */
+  record HalfWritten(List<String> lines, Path segment, byte[] lastLine) {}
+
+  /** Writes three events (and the closing checkpoint), then cuts the last line in half. */
+  static HalfWritten writeThreeEventsAndCutTheLastLineInHalf(Path dir) throws Exception {
+    List<String> lines;
+    try (TestLog log = TestLog.open(dev.meshguard.audit.AuditOptions.in(dir))) {
+      log.append(3);
+      log.finish();
+      lines = log.lines();
+    }
+    Path segment = dir.resolve("audit-00000000000000000001.jsonl");
+    byte[] last = lines.get(lines.size() - 1).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    long lastStart = java.nio.file.Files.size(segment) - last.length;
+    try (java.nio.channels.FileChannel channel =
+        java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.WRITE)) {
+      channel.truncate(lastStart + last.length / 2);
+    }
+    return new HalfWritten(lines, segment, last);
+  }
 }
