@@ -34,9 +34,9 @@ public record ResponseHeaders(
       DEFAULT_RESET);
 
   public ResponseHeaders {
-    checkName(limitHeader, "limitHeader");
-    checkName(remainingHeader, "remainingHeader");
-    checkName(resetHeader, "resetHeader");
+    checkName(limitHeader, "limit_header");
+    checkName(remainingHeader, "remaining_header");
+    checkName(resetHeader, "reset_header");
   }
 
   /** These headers, switched on or off. */
