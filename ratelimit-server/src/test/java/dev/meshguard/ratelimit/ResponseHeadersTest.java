@@ -161,7 +161,8 @@ class ResponseHeadersTest {
   @Test
   void headerNamesMustBeTokens() {
     assertThatThrownBy(() -> new ResponseHeaders(true, "RateLimit Limit", "R", "S"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("limit_header must be an HTTP header name (RFC 9110 token)");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("limit_header must be an HTTP header name (RFC 9110 token)");
     assertThatThrownBy(() -> new ResponseHeaders(true, "L", "", "S"))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must not be empty");
   }
