@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -301,7 +302,7 @@ public final class RateLimitEngine {
     long started = clock.nanoTime();
     long[] results;
     try {
-      results = store.incrementAndGet(batch, java.util.Arrays.copyOf(batchHits, batch.size()));
+      results = store.incrementAndGet(batch, Arrays.copyOf(batchHits, batch.size()));
     } finally {
       metrics.storeLatency(domain, clock.nanoTime() - started);
     }
