@@ -482,7 +482,7 @@ public final class PolicyBundle {
     }
     byte[] signature;
     try {
-      signature = Base64.getMimeDecoder().decode(new String(readBytes(signatureFile, 4096), StandardCharsets.US_ASCII)
+      signature = Base64.getDecoder().decode(new String(readBytes(signatureFile, 4096), StandardCharsets.US_ASCII)
           .strip());
     } catch (IllegalArgumentException e) {
       errors.add(fileError(signatureFile, "is not base64: " + e.getMessage()));
@@ -513,8 +513,10 @@ public final class PolicyBundle {
     JsonNode root;
     try {
       root = JSON.readTree(bytes);
+    } catch (JsonProcessingException e) {
+      throw error(file, "not valid JSON: " + e.getOriginalMessage());
     } catch (IOException e) {
-      throw error(file, "not valid JSON: " + e.getOriginalMessage(e));
+      throw error(file, "not valid JSON: " + e.getMessage());
     }
     List<ConfigError> errors = new ArrayList<>();
     if (root == null || !root.isObject()) {
