@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -220,12 +221,12 @@ public final class PolicyBundle {
     for (AuthorizationPolicy p : set.authorizationPolicies()) {
       String path = POLICIES_DIR + "/" + fileSegment(p.namespace()) + "/AuthorizationPolicy-" + fileSegment(p.name())
           + ".json";
-      addFile(files, entries, path, json(PolicyResources.authorizationPolicy(p)), "AuthorizationPolicy", p.ref());
+      addFile(files, entries, path, json(PolicyResources.resource(p)), "AuthorizationPolicy", p.ref());
     }
     for (RequestAuthentication r : set.requestAuthentications()) {
       String path = POLICIES_DIR + "/" + fileSegment(r.namespace()) + "/RequestAuthentication-" + fileSegment(r.name())
           + ".json";
-      addFile(files, entries, path, json(PolicyResources.requestAuthentication(r)), "RequestAuthentication", r.ref());
+      addFile(files, entries, path, json(PolicyResources.resource(r)), "RequestAuthentication", r.ref());
     }
     entries.sort(Comparator.comparing(FileEntry::path));
     List<SourceEntry> sourceEntries = new ArrayList<>();
@@ -293,7 +294,8 @@ public final class PolicyBundle {
 
   /** Pretty JSON with {@code \n} line ends on every platform, ending in a newline: byte-stable. */
   static byte[] json(JsonNode node) {
-    DefaultPrettyPrinter printer = new DefaultPrettyPrinter()
+    DefaultPrettyPrinter printer = new DefaultPrettyPrinter(
+        Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER))
         .withObjectIndenter(new DefaultIndenter("  ", "\n"))
         .withArrayIndenter(new DefaultIndenter("  ", "\n"));
     try {

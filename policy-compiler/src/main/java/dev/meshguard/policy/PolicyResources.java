@@ -24,13 +24,14 @@ import java.util.TreeMap;
  * neither can Istio). {@link PolicyLoader} reads the result back into an equal model, so a bundle's
  * policies have the revision of the set they were made from (a test says so).
  */
-final class PolicyResources {
+public final class PolicyResources {
 
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
   private PolicyResources() {}
 
-  static ObjectNode authorizationPolicy(AuthorizationPolicy p) {
+  /** The policy as a Kubernetes resource ({@code apiVersion}, {@code kind}, {@code metadata}, {@code spec}). */
+  public static ObjectNode resource(AuthorizationPolicy p) {
     ObjectNode resource = envelope(p.apiVersion(), "AuthorizationPolicy", p.namespace(), p.name(), p.annotations());
     ObjectNode spec = resource.putObject("spec");
     selector(spec, p.selector());
@@ -48,7 +49,8 @@ final class PolicyResources {
     return resource;
   }
 
-  static ObjectNode requestAuthentication(RequestAuthentication r) {
+  /** The RequestAuthentication as a Kubernetes resource. */
+  public static ObjectNode resource(RequestAuthentication r) {
     ObjectNode resource = envelope(r.apiVersion(), "RequestAuthentication", r.namespace(), r.name(), Map.of());
     ObjectNode spec = resource.putObject("spec");
     selector(spec, r.selector());
