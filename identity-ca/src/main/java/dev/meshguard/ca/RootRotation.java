@@ -160,6 +160,10 @@ public final class RootRotation {
     listeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
+  public void removeListener(Consumer<TrustBundle> listener) {
+    listeners.remove(listener);
+  }
+
   /**
    * Applies every transition due at the clock's now: activate a prepared root, drop retired ones
    * whose SVIDs have all expired, prepare the next root. Never throws: a failure to mint is
