@@ -70,6 +70,7 @@ public final class WorkloadApiServer implements AutoCloseable {
   private final ScheduledFuture<?> refreshTask;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Consumer<TrustBundle> rotationListener;
+  private final ThreadLocal<Boolean> inRefresh = new ThreadLocal<>();
 
   private WorkloadApiServer(Path socket, Server server, EventLoopGroup boss, EventLoopGroup workers,
       RootRotation rotation, SvidAgent agent, WorkloadApiService service, ScheduledExecutorService scheduler,
@@ -83,7 +84,13 @@ public final class WorkloadApiServer implements AutoCloseable {
     this.service = service;
     this.scheduler = scheduler;
     this.ownsScheduler = ownsScheduler;
-    this.rotationListener = bundle -> service.publish();
+    // A tick by another owner of the rotation (the Istio CA server's scheduler) is streamed at
+    // once; one from refresh() is streamed by refresh() together with the SVIDs it renews.
+    this.rotationListener = bundle -> {
+      if (inRefresh.get() == null) {
+        service.publish();
+      }
+    };
     long interval = refreshInterval.toNanos();
     this.refreshTask = scheduler.scheduleWithFixedDelay(this::refreshQuietly, interval, interval, TimeUnit.NANOSECONDS);
   }
@@ -225,10 +232,17 @@ public final class WorkloadApiServer implements AutoCloseable {
    * scheduler; tests call it after advancing their clock.
    */
   public void refresh() {
-    // Outside any lock of ours: the rotation tells its listeners (publish) after releasing its own.
-    rotation.tick();
-    if (agent.refresh()) {
-      service.publish();
+    inRefresh.set(Boolean.TRUE);
+    try {
+      // The rotation first, so a renewal due now is signed by the root that is active now; one
+      // message for both kinds of change.
+      boolean bundleChanged = rotation.tick();
+      boolean svidsChanged = agent.refresh();
+      if (bundleChanged || svidsChanged) {
+        service.publish();
+      }
+    } finally {
+      inRefresh.remove();
     }
   }
 
