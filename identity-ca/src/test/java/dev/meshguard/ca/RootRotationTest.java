@@ -77,10 +77,10 @@ class RootRotationTest {
     Set<Integer> bundleSizes = new HashSet<>();
     X509Certificate initialRoot = rotation.signer().signingCertificate();
 
-    // 80 days in 8-hour steps: two rotations (days ~30 and ~60), each with its drop.
-    for (int step = 0; step <= 80 * 3; step++) {
+    // 80 days in 12-hour steps: two rotations (days ~30 and ~60), each with its drop.
+    for (int step = 0; step <= 80 * 2; step++) {
       if (step > 0) {
-        clock.advance(Duration.ofHours(8));
+        clock.advance(Duration.ofHours(12));
       }
       boolean changed = rotation.tick();
       Instant now = clock.now();
@@ -132,8 +132,8 @@ class RootRotationTest {
     Set<X509Certificate> signers = leaves.stream().map(Leaf::root).collect(Collectors.toSet());
     assertThat(signers).as("three roots signed in turn").hasSize(3);
     assertThat(bundleSizes).as("one root, then two during each overlap").containsExactlyInAnyOrder(1, 2);
-    // Each overlap lasts maxTtl (2 days = 6 steps) after activation: old and new leaves both live.
-    assertThat(overlapSteps).isGreaterThanOrEqualTo(2 * 5);
+    // Each overlap lasts maxTtl (2 days = 4 steps) after activation: old and new leaves both live.
+    assertThat(overlapSteps).isGreaterThanOrEqualTo(2 * 3);
     X509Certificate first = leaves.get(0).root();
     assertThat(rotation.current().x509Authorities()).as("the first root has left the bundle").doesNotContain(first);
   }
