@@ -72,10 +72,13 @@ final class SvidAgent {
   private final RootRotation rotation;
   private final Duration ttl;
   private final List<SpiffeId> identities;
+  private final WorkloadApiServer.IssuanceListener listener;
   /** Written by {@link #refresh()} only (one thread at a time), read by request threads. */
   private volatile Map<SpiffeId, Svid> svids = Map.of();
 
-  SvidAgent(Crypto crypto, Clock clock, RootRotation rotation, Duration ttl, List<SpiffeId> identities) {
+  SvidAgent(Crypto crypto, Clock clock, RootRotation rotation, Duration ttl, List<SpiffeId> identities,
+      WorkloadApiServer.IssuanceListener listener) {
+    this.listener = listener;
     this.crypto = crypto;
     this.clock = clock;
     this.rotation = rotation;
@@ -122,6 +125,7 @@ final class SvidAgent {
     try {
       KeyPair keyPair = crypto.generateKeyPair(SETTING, KEY_ALGORITHM);
       IssueResult result = rotation.issue(csr(id, keyPair), id, ttl);
+      tell(id, result);
       switch (result) {
         case IssueResult.Refused refused -> {
           LOG.warning(() -> "cannot issue the Workload API SVID of " + id + ": " + refused.refusal());
@@ -142,6 +146,14 @@ final class SvidAgent {
     } catch (ConfigException | IOException | CertificateEncodingException | RuntimeException e) {
       LOG.log(Level.WARNING, "cannot issue the Workload API SVID of " + id, e);
       return null;
+    }
+  }
+
+  private void tell(SpiffeId id, IssueResult result) {
+    try {
+      listener.onIssue(id, ttl, result);
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "the issuance listener failed for " + id, e);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.meshguard.ca.workload;
 
+import dev.meshguard.ca.IssueResult;
 import dev.meshguard.ca.RootRotation;
 import dev.meshguard.ca.TrustBundle;
 import dev.meshguard.core.config.ConfigException;
@@ -95,13 +96,24 @@ public final class WorkloadApiServer implements AutoCloseable {
     this.refreshTask = scheduler.scheduleWithFixedDelay(this::refreshQuietly, interval, interval, TimeUnit.NANOSECONDS);
   }
 
-  /** {@link #start(Crypto, Clock, RootRotation, WorkloadApiOptions, ScheduledExecutorService)} on a scheduler of its own. */
+  /**
+   * Told of every issuance attempt for a Workload API SVID (renewals included), on the refresh
+   * thread: for the audit log and metrics, which the Istio CA API records for its own issuances.
+   */
+  @FunctionalInterface
+  public interface IssuanceListener {
+    IssuanceListener NONE = (identity, ttl, result) -> {};
+
+    void onIssue(SpiffeId identity, Duration ttl, IssueResult result);
+  }
+
+  /** {@link #start(Crypto, Clock, RootRotation, WorkloadApiOptions, ScheduledExecutorService, IssuanceListener)} on a scheduler of its own, telling no one of issuances. */
   public static WorkloadApiServer start(Crypto crypto, Clock clock, RootRotation rotation, WorkloadApiOptions options)
       throws ConfigException, IOException {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
         new DefaultThreadFactory("meshguard-workload-refresh", true));
     try {
-      return start(crypto, clock, rotation, options, scheduler, true);
+      return start(crypto, clock, rotation, options, scheduler, true, IssuanceListener.NONE);
     } catch (ConfigException | IOException | RuntimeException e) {
       scheduler.shutdownNow();
       throw e;
@@ -113,17 +125,20 @@ public final class WorkloadApiServer implements AutoCloseable {
    *
    * @param scheduler runs {@link #refresh()} every {@link WorkloadApiOptions#refreshInterval()};
    *     not shut down by {@link #close()}
+   * @param listener told of every SVID issuance and refusal
    * @throws ConfigException naming the setting: an entry outside the CA's trust domain, a TTL over
    *     the CA's maximum, a socket path that is too long or holds another kind of file, no epoll
    * @throws IOException when the socket cannot be bound
    */
   public static WorkloadApiServer start(Crypto crypto, Clock clock, RootRotation rotation, WorkloadApiOptions options,
-      ScheduledExecutorService scheduler) throws ConfigException, IOException {
-    return start(crypto, clock, rotation, options, scheduler, false);
+      ScheduledExecutorService scheduler, IssuanceListener listener) throws ConfigException, IOException {
+    return start(crypto, clock, rotation, options, scheduler, false, listener);
   }
 
   private static WorkloadApiServer start(Crypto crypto, Clock clock, RootRotation rotation, WorkloadApiOptions options,
-      ScheduledExecutorService scheduler, boolean ownsScheduler) throws ConfigException, IOException {
+      ScheduledExecutorService scheduler, boolean ownsScheduler, IssuanceListener listener)
+      throws ConfigException, IOException {
+    Objects.requireNonNull(listener, "listener");
     Objects.requireNonNull(crypto, "crypto");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(rotation, "rotation");
@@ -142,7 +157,7 @@ public final class WorkloadApiServer implements AutoCloseable {
     Path socket = options.socket().toAbsolutePath();
     prepareSocketPath(socket);
 
-    SvidAgent agent = new SvidAgent(crypto, clock, rotation, options.svidTtl(), identities);
+    SvidAgent agent = new SvidAgent(crypto, clock, rotation, options.svidTtl(), identities, listener);
     agent.refresh();
     WorkloadApiService service = new WorkloadApiService(clock, agent, rotation, options.jwtSvidTtl());
 

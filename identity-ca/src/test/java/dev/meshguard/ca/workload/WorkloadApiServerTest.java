@@ -21,6 +21,7 @@ import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.crypto.CryptoMode;
 import dev.meshguard.core.crypto.KeyAlgorithm;
 import dev.meshguard.core.time.ManualClock;
+import dev.meshguard.testkit.Await;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.spiffe.bundle.jwtbundle.JwtBundle;
@@ -55,7 +56,6 @@ import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -137,8 +137,14 @@ class WorkloadApiServerTest {
         .withEntries(List.of(entries));
   }
 
+  /** Every issuance the server reported, in order. */
+  final List<String> issuances = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   WorkloadApiServer start(WorkloadApiOptions options) throws Exception {
-    return closing(WorkloadApiServer.start(crypto, clock, rotation, options));
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    closeables.add(scheduler::shutdownNow);
+    return closing(WorkloadApiServer.start(crypto, clock, rotation, options, scheduler,
+        (identity, ttl, result) -> issuances.add(identity + " " + ttl + " " + result.getClass().getSimpleName())));
   }
 
   static RegistrationEntry entry(String selectors, String spiffeId) {
@@ -183,8 +189,11 @@ class WorkloadApiServerTest {
     assertThat(renewed.getPrivateKey()).as("a new key with every SVID").isNotEqualTo(svid.getPrivateKey());
     X509SvidValidator.verifyChain(renewed.getChain(), rotated.getX509BundleSet());
     assertThat(errors).as("the watch never broke (one stream)").isEmpty();
+    assertThat(issuances).as("told of the first SVID and its renewal").containsExactly(
+        WEB + " PT1H Issued", WEB + " PT1H Issued");
 
-    await(() -> !source.getX509Svid().getLeaf().getSerialNumber().equals(firstSerial));
+    Await.until(WAIT, () -> !source.getX509Svid().getLeaf().getSerialNumber().equals(firstSerial),
+        () -> "the X509Source to hold the renewed SVID");
     assertThat(source.getX509Svid().getLeaf()).isEqualTo(renewed.getLeaf());
   }
 
@@ -454,15 +463,6 @@ class WorkloadApiServerTest {
         errors.accept(error);
       }
     };
-  }
-
-  /** Polls a condition that another thread (a client's stream observer) makes true. */
-  static void await(BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("condition within " + WAIT).isLessThan(deadline);
-      Thread.sleep(10);
-    }
   }
 
   /** Subjects of a FetchJWTSVID answer, read back from the tokens. */
