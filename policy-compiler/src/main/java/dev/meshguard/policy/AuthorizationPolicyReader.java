@@ -7,6 +7,7 @@ import static dev.meshguard.policy.ResourceReader.values;
 import dev.meshguard.core.config.YamlNode;
 import dev.meshguard.core.config.YamlNode.Mark;
 import dev.meshguard.core.config.YamlNode.Null;
+import dev.meshguard.core.config.YamlNode.Scalar;
 import dev.meshguard.policy.IstioChecks.KeyCheck;
 import dev.meshguard.policy.ResourceReader.Meta;
 import dev.meshguard.policy.model.Action;
@@ -122,6 +123,13 @@ final class AuthorizationPolicyReader {
   }
 
   private void readAction(Fields spec) {
+    YamlNode node = spec.node("action");
+    if (node instanceof Scalar scalar && scalar.type() != Scalar.Type.STRING) {
+      actionKnown = false;
+      diagnostics.error(node.mark(), spec.childPath("action"), "must be one of ALLOW, DENY, AUDIT, CUSTOM, found "
+          + Nodes.describe(node));
+      return;
+    }
     Located<String> value = spec.string("action");
     if (value == null) {
       actionKnown = !spec.has("action");
@@ -153,9 +161,10 @@ final class AuthorizationPolicyReader {
       if (noRules) {
         diagnostics.error(actionMark, actionPath, "CUSTOM action without rules is meaningless as it will never be "
             + "triggered; add an empty rule {} if you want it triggered for every request");
-      } else if (provider == null || provider.isEmpty()) {
-        Mark mark = providerFields == null ? actionMark : providerFields.keyMark("name");
-        diagnostics.error(mark, providerFields == null ? spec.childPath("provider") : providerFields.childPath("name"),
+      } else if (provider == null) {
+        diagnostics.error(actionMark, actionPath, "CUSTOM action needs provider.name, the extension provider to call");
+      } else if (provider.isEmpty()) {
+        diagnostics.error(providerFields.keyMark("name"), providerFields.childPath("name"),
             "provider.name must not be empty");
       }
     }
@@ -266,6 +275,7 @@ final class AuthorizationPolicyReader {
   }
 
   private Source source(Fields source) {
+    int errorsBefore = diagnostics.errorCount();
     source.rejectUnknown(SOURCE);
     Map<String, List<Located<String>>> lists = new LinkedHashMap<>();
     for (String field : List.of("principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals",
@@ -274,7 +284,8 @@ final class AuthorizationPolicyReader {
       lists.put(field, source.strings(field));
     }
     boolean empty = lists.values().stream().allMatch(l -> l == null || l.isEmpty());
-    if (empty) {
+    // After a field was refused (unknown, not a list of strings), "empty" would only repeat it.
+    if (empty && diagnostics.errorCount() == errorsBefore) {
       diagnostics.error(source.mark(), source.path(), "source must not be empty");
     }
     int identityFields = size(lists.get("principals")) + size(lists.get("notPrincipals"))
@@ -315,13 +326,14 @@ final class AuthorizationPolicyReader {
   }
 
   private Operation operation(Fields operation) {
+    int errorsBefore = diagnostics.errorCount();
     operation.rejectUnknown(OPERATION);
     Map<String, List<Located<String>>> lists = new LinkedHashMap<>();
     for (String field : List.of("hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths",
         "notPaths")) {
       lists.put(field, operation.strings(field));
     }
-    if (lists.values().stream().allMatch(l -> l == null || l.isEmpty())) {
+    if (lists.values().stream().allMatch(l -> l == null || l.isEmpty()) && diagnostics.errorCount() == errorsBefore) {
       diagnostics.error(operation.mark(), operation.path(), "operation must not be empty");
     }
     for (Map.Entry<String, List<Located<String>>> field : lists.entrySet()) {
@@ -346,6 +358,7 @@ final class AuthorizationPolicyReader {
     if (condition.present("cel")) {
       return celCondition(condition);
     }
+    int errorsBefore = diagnostics.errorCount();
     condition.rejectUnknown(meshguard ? MESHGUARD_CONDITION : CONDITION);
     Located<String> key = condition.string("key");
     List<Located<String>> values = condition.strings("values");
@@ -358,6 +371,9 @@ final class AuthorizationPolicyReader {
       return null;
     }
     if (size(values) == 0 && size(notValues) == 0) {
+      if (diagnostics.errorCount() != errorsBefore) {
+        return null;
+      }
       diagnostics.error(condition.mark(), condition.path(),
           "at least one of values or notValues must be set for key " + Nodes.quote(key.value()));
       return null;

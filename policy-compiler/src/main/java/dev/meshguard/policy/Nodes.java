@@ -8,6 +8,7 @@ import dev.meshguard.core.config.YamlNode.Scalar;
 import dev.meshguard.core.config.YamlNode.Sequence;
 import java.util.Collection;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /** Naming and wording shared by the readers: key paths, quoted values, "found a list", "did you mean". */
@@ -18,6 +19,11 @@ final class Nodes {
 
   /** Values longer than this are cut in messages: a message is one readable line. */
   private static final int MAX_QUOTED_CHARS = 80;
+
+  /** Fields of newer Istio APIs that meshguard does not read yet: refused with a reason, never ignored. */
+  private static final Map<String, String> UNSUPPORTED_FIELDS = Map.of(
+      "trustDomains", "trustDomains (Istio's extended-channel Source field) is not supported by meshguard",
+      "notTrustDomains", "notTrustDomains (Istio's extended-channel Source field) is not supported by meshguard");
 
   private Nodes() {}
 
@@ -92,9 +98,15 @@ final class Nodes {
     if (allowedSorted.isEmpty()) {
       return sb.append("; this object takes no fields").toString();
     }
+    String hint = UNSUPPORTED_FIELDS.get(key);
+    if (hint != null) {
+      return sb.append(": ").append(hint).toString();
+    }
     String suggestion = closest(key, allowedSorted);
     if (suggestion != null) {
       sb.append("; did you mean ").append(quote(suggestion)).append("?");
+    } else {
+      sb.append(";");
     }
     return sb.append(" allowed fields: ").append(String.join(", ", allowedSorted)).toString();
   }

@@ -101,10 +101,11 @@ final class ResourceReader {
   }
 
   private void resource(YamlNode node, String path) {
-    Fields root = Fields.of(diagnostics, node, path);
-    if (root == null) {
+    if (!(node instanceof Mapping)) {
+      Fields.mismatch(diagnostics, node, path, "a resource must be a mapping");
       return;
     }
+    Fields root = Fields.of(diagnostics, node, path);
     Located<String> apiVersion = root.string("apiVersion");
     Located<String> kind = root.string("kind");
     if (!root.has("apiVersion")) {
