@@ -579,6 +579,29 @@ class PolicyLoaderTest {
     assertThat(parse("").authorizationPolicies()).isEmpty();
   }
 
+  /** The CRD's maxItems: 512 rules, 512 from entries per rule. */
+  @Test
+  void crdListLimitsAreEnforced() throws Exception {
+    String head = """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: big}
+        spec:
+          rules:
+        """;
+    String rule = "  - to: [{operation: {methods: [GET]}}]\n";
+    assertThat(parse(head + rule.repeat(512)).authorizationPolicies().get(0).rules()).hasSize(512);
+    assertThat(catchThrowableOfType(ConfigException.class, () -> parse(head + rule.repeat(513))).errors())
+        .extracting(ConfigError::render).containsExactly("p.yaml:6:3: spec.rules: must have at most 512 items, found 513");
+
+    String from = "    - source: {namespaces: [a]}\n";
+    assertThat(parse(head + "  - from:\n" + from.repeat(512)).authorizationPolicies().get(0).rules().get(0).from())
+        .hasSize(512);
+    assertThat(catchThrowableOfType(ConfigException.class, () -> parse(head + "  - from:\n" + from.repeat(513)))
+        .errors()).extracting(ConfigError::render)
+        .containsExactly("p.yaml:7:5: spec.rules[0].from: must have at most 512 items, found 513");
+  }
+
   @Test
   void aSetWithAnErrorIsNotReturnedInPart() {
     ConfigException e = catchThrowableOfType(ConfigException.class, () -> parse("""
