@@ -34,7 +34,8 @@ public record MeshConfig(
    * Loads an Istio MeshConfig YAML file ({@code rootNamespace}, {@code trustDomain},
    * {@code trustDomainAliases}, {@code extensionProviders} of types {@code envoyExtAuthzGrpc} and
    * {@code envoyExtAuthzHttp}, {@code defaultConfig.gatewayTopology.numTrustedProxies}), or the
-   * {@code istio} ConfigMap that carries it as the string {@code data.mesh}. Fields meshguard does
+   * {@code istio} ConfigMap that carries it as the string {@code data.mesh}, or the {@code meshConfig}
+   * section of Helm values or an IstioOperator ({@code spec.meshConfig}). Fields meshguard does
    * not use are ignored; unset ones take Istio's defaults ({@link #DEFAULT}); an ext_authz provider
    * without a timeout gets 1s.
    *

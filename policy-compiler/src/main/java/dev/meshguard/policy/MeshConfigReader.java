@@ -29,7 +29,8 @@ import java.util.function.UnaryOperator;
 
 /**
  * Reads the parts of Istio's MeshConfig that policy semantics depend on, from the MeshConfig YAML
- * itself or from the {@code istio} ConfigMap that carries it as the string {@code data.mesh}.
+ * itself, from the {@code istio} ConfigMap that carries it as the string {@code data.mesh}, or from
+ * the {@code meshConfig} section of Helm values or of an IstioOperator ({@code spec.meshConfig}).
  *
  * <p>MeshConfig has dozens of fields meshguard does not use; they are accepted and ignored, except
  * that a key which looks like a misspelling of a field meshguard reads ({@code rootNamepsace}) is
@@ -108,20 +109,34 @@ final class MeshConfigReader {
   }
 
   private MeshConfig configOrConfigMap(String source, String text, YamlNode root) throws ConfigException {
-    if (root instanceof Mapping mapping && isConfigMap(mapping)) {
+    if (root instanceof Mapping mapping && "ConfigMap".equals(kind(mapping))) {
       return fromConfigMap(source, text, Fields.of(diagnostics, root, ""));
     }
     Fields fields = Fields.of(diagnostics, root, "");
-    return fields == null ? MeshConfig.DEFAULT : meshConfig(fields);
+    if (fields == null) {
+      return MeshConfig.DEFAULT;
+    }
+    // The same MeshConfig inside Helm values (meshConfig:) or an IstioOperator (spec.meshConfig):
+    // read it there rather than ignore every field and fall back to the defaults.
+    if (root instanceof Mapping mapping && "IstioOperator".equals(kind(mapping))) {
+      Fields spec = fields.mapping("spec");
+      Fields mesh = spec == null ? null : spec.mapping("meshConfig");
+      return mesh == null ? MeshConfig.DEFAULT : meshConfig(mesh);
+    }
+    if (fields.has("meshConfig") && READ_FIELDS.stream().noneMatch(fields::present)) {
+      Fields mesh = fields.mapping("meshConfig");
+      return mesh == null ? MeshConfig.DEFAULT : meshConfig(mesh);
+    }
+    return meshConfig(fields);
   }
 
-  private static boolean isConfigMap(Mapping mapping) {
+  private static String kind(Mapping mapping) {
     for (Entry entry : mapping.entries()) {
-      if (entry.key().equals("kind") && entry.value() instanceof Scalar kind && kind.text().equals("ConfigMap")) {
-        return true;
+      if (entry.key().equals("kind") && entry.value() instanceof Scalar kind) {
+        return kind.text();
       }
     }
-    return false;
+    return null;
   }
 
   /** The {@code istio} ConfigMap: {@code data.mesh} holds the MeshConfig as a YAML string. */

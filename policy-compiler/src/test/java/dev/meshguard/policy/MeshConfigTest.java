@@ -88,6 +88,24 @@ class MeshConfigTest {
   }
 
   @Test
+  void readsTheMeshConfigSectionOfHelmValuesAndOfAnIstioOperator() throws Exception {
+    MeshConfig expected = MeshConfig.parse("mesh.yaml", MESH);
+    assertThat(MeshConfig.parse("values.yaml", "global:\n  hub: docker.io/istio\nmeshConfig:\n" + MESH.indent(2)))
+        .isEqualTo(expected);
+    assertThat(MeshConfig.parse("iop.yaml", """
+        apiVersion: install.istio.io/v1alpha1
+        kind: IstioOperator
+        spec:
+          profile: default
+          meshConfig:
+        %s""".formatted(MESH.indent(4)))).isEqualTo(expected);
+    ConfigException e = catchThrowableOfType(ConfigException.class,
+        () -> MeshConfig.parse("values.yaml", "meshConfig:\n  trustDomain: Bad\n"));
+    assertThat(e.errors()).extracting(ConfigError::render).containsExactly("values.yaml:2:16: meshConfig.trustDomain: "
+        + "trust domain name \"Bad\" invalid: each dot-separated part must be a lowercase RFC 1123 label");
+  }
+
+  @Test
   void aQuotedMeshStringPutsItsErrorsAtTheString() {
     ConfigException e = catchThrowableOfType(ConfigException.class, () -> MeshConfig.parse("cm.yaml", """
         apiVersion: v1
