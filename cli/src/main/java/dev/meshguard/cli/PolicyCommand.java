@@ -100,9 +100,35 @@ final class PolicyCommand implements Runnable {
     Map<String, Outcome> providerDecisions;
 
     PolicyEngine compile() throws ConfigException {
-      MeshConfig meshConfig = mesh.load();
-      return PolicyEngine.compile(PolicyLoader.load(policies), meshConfig);
+      return compileAll(policies, mesh).engine();
     }
+  }
+
+  /** A loaded and compiled policy set. */
+  record Compiled(PolicySet set, PolicyEngine engine) {}
+
+  /**
+   * Loads the mesh config and the policies and compiles them, reporting the mistakes of both at
+   * once (a mesh config error does not hide the policies' errors).
+   */
+  static Compiled compileAll(List<Path> policies, MeshOption mesh) throws ConfigException {
+    List<ConfigError> errors = new ArrayList<>();
+    MeshConfig meshConfig = null;
+    PolicySet set = null;
+    try {
+      meshConfig = mesh.load();
+    } catch (ConfigException e) {
+      errors.addAll(e.errors());
+    }
+    try {
+      set = PolicyLoader.load(policies);
+    } catch (ConfigException e) {
+      errors.addAll(e.errors());
+    }
+    if (!errors.isEmpty()) {
+      throw new ConfigException(errors);
+    }
+    return new Compiled(set, PolicyEngine.compile(set, meshConfig));
   }
 
   /** Prints every error as {@code file:line:column: path: message} and a count; returns {@code code}. */
@@ -146,9 +172,7 @@ final class PolicyCommand implements Runnable {
       PrintWriter err = spec.commandLine().getErr();
       PolicySet set;
       try {
-        MeshConfig meshConfig = mesh.load();
-        set = PolicyLoader.load(paths);
-        PolicyEngine.compile(set, meshConfig);
+        set = compileAll(paths, mesh).set();
       } catch (ConfigException e) {
         return diagnostics(err, e, INVALID);
       }
@@ -343,9 +367,9 @@ final class PolicyCommand implements Runnable {
       PolicySet set;
       PolicyEngine engine;
       try {
-        MeshConfig meshConfig = mesh.load();
-        set = PolicyLoader.load(policies);
-        engine = PolicyEngine.compile(set, meshConfig);
+        Compiled compiled = compileAll(policies, mesh);
+        set = compiled.set();
+        engine = compiled.engine();
       } catch (ConfigException e) {
         return diagnostics(err, e, CliErrors.CONFIG);
       }
@@ -450,9 +474,7 @@ final class PolicyCommand implements Runnable {
       PrintWriter err = spec.commandLine().getErr();
       PolicySet set;
       try {
-        MeshConfig meshConfig = mesh.load();
-        set = PolicyLoader.load(paths);
-        PolicyEngine.compile(set, meshConfig);
+        set = compileAll(paths, mesh).set();
       } catch (ConfigException e) {
         return diagnostics(err, e, INVALID);
       }

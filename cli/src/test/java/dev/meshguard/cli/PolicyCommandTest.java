@@ -285,6 +285,11 @@ class PolicyCommandTest {
     assertThat(run("policy", "check", "--policies", EXAMPLES.toString(), "--mesh-config", badMesh.toString(),
         "--request", request.toString())).isEqualTo(2);
     assertThat(err.toString()).contains(badMesh + ":1:").contains("rootNamespace");
+
+    // Both at once: a bad mesh config does not hide the policies' errors.
+    assertThat(run("policy", "check", "--policies", bad.toString(), "--mesh-config", badMesh.toString(),
+        "--request", request.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains(badMesh + ":1:").contains(bad + ":5:").endsWith("2 errors\n");
   }
 
   @Test

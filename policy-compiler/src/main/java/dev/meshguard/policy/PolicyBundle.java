@@ -414,7 +414,13 @@ public final class PolicyBundle {
     if (trusted != null) {
       signed = checkSignature(dir, manifestBytes, trusted, crypto, errors);
     }
-    Manifest manifest = parseManifest(manifestFile, manifestBytes);
+    Manifest manifest;
+    try {
+      manifest = parseManifest(manifestFile, manifestBytes);
+    } catch (ConfigException e) {
+      errors.addAll(e.errors());
+      throw new ConfigException(errors);
+    }
 
     List<AuthorizationPolicy> policies = new ArrayList<>();
     List<RequestAuthentication> authentications = new ArrayList<>();
