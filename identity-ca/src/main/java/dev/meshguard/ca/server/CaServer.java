@@ -291,6 +291,11 @@ public final class CaServer implements AutoCloseable, Component {
     return tls.certificate();
   }
 
+  /** The JSSE provider both servers' TLS runs on (BCJSSE in FIPS mode). */
+  String tlsProvider() {
+    return sslContext(tls).getProvider().getName();
+  }
+
   /** Ready; the revision is the signing certificate's serial. */
   @Override
   public ComponentStatus status() {
