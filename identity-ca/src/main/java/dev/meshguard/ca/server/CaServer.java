@@ -98,11 +98,8 @@ public final class CaServer implements AutoCloseable, Component {
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(registry, "registry");
     Objects.requireNonNull(durability, "durability");
-    String trustDomain = trustDomain(options);
-    if (options.dir() == null) {
-      throw ConfigException.forSetting("ca.dir", "required: the CA directory (--dir DIR or ca.dir); a new root is"
-          + " created there when it holds no CA");
-    }
+    checkRequired(options);
+    String trustDomain = options.trustDomain();
     SpiffeId serverId = serverId(options, trustDomain);
     CaOptions caOptions = CaOptions.defaults()
         .withTtls(options.defaultTtl(), options.maxTtl())
@@ -164,7 +161,13 @@ public final class CaServer implements AutoCloseable, Component {
     }
   }
 
-  private static String trustDomain(CaServerOptions options) throws ConfigException {
+  /**
+   * The checks {@link #start} makes first, for a command to make before it starts anything else:
+   * a valid trust domain and a directory are given.
+   *
+   * @throws ConfigException naming {@code ca.trust_domain} or {@code ca.dir}
+   */
+  public static void checkRequired(CaServerOptions options) throws ConfigException {
     String trustDomain = options.trustDomain();
     if (trustDomain == null || trustDomain.isBlank()) {
       throw ConfigException.forSetting("ca.trust_domain", "required: the trust domain to issue in"
@@ -174,7 +177,10 @@ public final class CaServer implements AutoCloseable, Component {
     if (problem != null) {
       throw ConfigException.forSetting("ca.trust_domain", "\"" + trustDomain + "\": " + problem);
     }
-    return trustDomain;
+    if (options.dir() == null) {
+      throw ConfigException.forSetting("ca.dir", "required: the CA directory (--dir DIR or ca.dir); a new root is"
+          + " created there when it holds no CA");
+    }
   }
 
   private static SpiffeId serverId(CaServerOptions options, String trustDomain) throws ConfigException {
