@@ -123,6 +123,12 @@ class CaProcessIT {
         URI.create("http://127.0.0.1:" + adminPort + "/status")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(status.body()).contains("\"component\":\"ca\"").contains("\"grpc\":\"127.0.0.1:" + port + "\"")
         .contains("\"bundle\":\"https://127.0.0.1:" + bundlePort + "/\"");
+    String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + adminPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(metrics).contains("meshguard_ca_issued_total{key_type=\"ecdsa-p256\"} 1.0")
+        .contains("meshguard_ca_refused_total{reason=\"permission_denied\"} 0.0")
+        .contains("meshguard_ca_request_latency_seconds_count 1")
+        .containsPattern("meshguard_ca_certificate_expiry_timestamp_seconds\\{certificate=\"root\"\\} [0-9.E]+");
 
     process.destroy();
     assertThat(process.waitFor(15, TimeUnit.SECONDS)).isTrue();
