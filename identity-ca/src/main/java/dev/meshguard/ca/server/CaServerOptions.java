@@ -1,6 +1,7 @@
 package dev.meshguard.ca.server;
 
 import dev.meshguard.ca.CaOptions;
+import dev.meshguard.ca.SpiffeBundle;
 import dev.meshguard.core.config.NotBlank;
 import dev.meshguard.core.config.Range;
 import dev.meshguard.core.crypto.KeyAlgorithm;
@@ -8,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Collections;
 import java.util.Objects;
 import java.util.TreeMap;
 
@@ -90,7 +92,7 @@ public record CaServerOptions(
   public static final CaServerOptions DEFAULTS = new CaServerOptions(null, null, KeyAlgorithm.DEFAULT, DEFAULT_HOST,
       DEFAULT_PORT, DEFAULT_BUNDLE_PORT, CaOptions.DEFAULT_TTL, CaOptions.DEFAULT_MAX_TTL, CaOptions.DEFAULT_BACKDATE,
       CaOptions.DEFAULT_CA_VALIDITY, List.of("localhost"), null, DEFAULT_SERVING_TTL, null, null,
-      dev.meshguard.ca.SpiffeBundle.DEFAULT_REFRESH_HINT, Map.of(), AuthenticationOptions.DEFAULTS);
+      SpiffeBundle.DEFAULT_REFRESH_HINT, Map.of(), AuthenticationOptions.DEFAULTS);
 
   public CaServerOptions {
     Objects.requireNonNull(keyType, "keyType");
@@ -116,7 +118,7 @@ public record CaServerOptions(
     serverDnsNames = List.copyOf(serverDnsNames);
     Map<String, List<String>> names = new TreeMap<>();
     dnsNames.forEach((id, list) -> names.put(id, List.copyOf(list)));
-    dnsNames = java.util.Collections.unmodifiableMap(names);
+    dnsNames = Collections.unmodifiableMap(names);
     authentication = authentication == null ? AuthenticationOptions.DEFAULTS : authentication;
   }
 
@@ -179,7 +181,7 @@ public record CaServerOptions(
         throw new IllegalArgumentException("audiences must not be empty (istio-agent's tokens are for istio-ca)");
       }
       Objects.requireNonNull(primaryCluster, "primaryCluster");
-      clusters = java.util.Collections.unmodifiableMap(new TreeMap<>(clusters));
+      clusters = Collections.unmodifiableMap(new TreeMap<>(clusters));
       trustedNodeAccounts = List.copyOf(trustedNodeAccounts);
     }
   }
