@@ -13,8 +13,19 @@ import java.util.List;
  *     {@link Kind#SUFFIX}); lower-case for case-insensitive dimensions
  * @param cidr the range ({@link Kind#CIDR})
  * @param port the port ({@link Kind#PORT})
+ * @param parts the two keys that must both hold ({@link Kind#COMPOSITE})
  */
-record IndexKey(Dim dim, Kind kind, String text, Cidr cidr, int port) {
+record IndexKey(Dim dim, Kind kind, String text, Cidr cidr, int port, List<IndexKey> parts) {
+
+  IndexKey(Dim dim, Kind kind, String text, Cidr cidr, int port) {
+    this(dim, kind, text, cidr, port, List.of());
+  }
+
+  /** Both {@code a} and {@code b} (exact or port keys of two different dimensions) hold. */
+  static IndexKey composite(IndexKey a, IndexKey b) {
+    return new IndexKey(new Dim(DimKind.COMPOSITE, a.dim() + "|" + b.dim(), List.of()), Kind.COMPOSITE, null, null, 0,
+        List.of(a, b));
+  }
 
   enum Kind {
     EXACT,
@@ -23,7 +34,9 @@ record IndexKey(Dim dim, Kind kind, String text, Cidr cidr, int port) {
     /** The attribute exists (and maybe more): looked up on every request that has it. */
     PRESENT,
     CIDR,
-    PORT
+    PORT,
+    /** Two exact (or port) keys of different dimensions at once. */
+    COMPOSITE
   }
 
   static IndexKey ofString(Dim dim, StrMatcher m) {
@@ -88,6 +101,8 @@ record IndexKey(Dim dim, Kind kind, String text, Cidr cidr, int port) {
     SOURCE_IP,
     REMOTE_IP,
     DESTINATION_IP,
-    DESTINATION_PORT
+    DESTINATION_PORT,
+    /** A pair of single-valued dimensions, looked up together. */
+    COMPOSITE
   }
 }

@@ -37,7 +37,7 @@ import java.util.TreeSet;
  * ({@code rules: [{}]}, only {@code not} forms), is checked on every request.
  *
  * <p>Lookups by kind: exact values in {@link StringTable}s; prefixes and suffixes in
- * {@link CharTrie}s (one walk along the request's value finds them all); CIDR ranges in an
+ * {@link AffixTable}s (one pass along the request's value finds them all); CIDR ranges in an
  * {@link IpTrie}; ports in an int table. The index only narrows: every candidate is checked in
  * full, lowest ordinal first, so the answer is the one a linear scan gives; a property test
  * compares the two.
@@ -141,7 +141,7 @@ final class RuleIndex {
   private record Choice(List<IndexKey> keys, double cost) {}
 
   private static Choice choose(CompiledRule rule, Map<Dim, Stats> stats) {
-    Choice best = null;
+    Choice best = pairChoice(rule, stats);
     for (Field f : rule.when) {
       best = better(best, choice(keysOf(f), stats));
     }
@@ -152,6 +152,52 @@ final class RuleIndex {
       best = better(best, choice(rule.to, stats));
     }
     return best;
+  }
+
+  /**
+   * The two most selective single exact values the rule requires, as one pair key, when it
+   * requires at least two in different dimensions: its cost is the product of theirs.
+   */
+  private static Choice pairChoice(CompiledRule rule, Map<Dim, Stats> stats) {
+    Map<Dim, IndexKey> singles = new LinkedHashMap<>();
+    for (Field f : rule.when) {
+      addSingle(f, singles);
+    }
+    if (rule.from.length == 1) {
+      for (Field f : rule.from[0].fields()) {
+        addSingle(f, singles);
+      }
+    }
+    if (rule.to.length == 1) {
+      for (Field f : rule.to[0].fields()) {
+        addSingle(f, singles);
+      }
+    }
+    if (singles.size() < 2) {
+      return null;
+    }
+    List<IndexKey> byRate = new ArrayList<>(singles.values());
+    byRate.sort(Comparator.comparingDouble((IndexKey k) -> stats.get(k.dim()).hitRate(k))
+        .thenComparing(IndexKey::dim, DIM_ORDER));
+    IndexKey a = byRate.get(0);
+    IndexKey b = byRate.get(1);
+    // Canonical order, so equal pairs share a table: a namespace first, else dimension order.
+    boolean swap = b.dim().kind() == DimKind.NAMESPACE
+        || (a.dim().kind() != DimKind.NAMESPACE && DIM_ORDER.compare(a.dim(), b.dim()) > 0);
+    IndexKey pair = swap ? IndexKey.composite(b, a) : IndexKey.composite(a, b);
+    return new Choice(List.of(pair), stats.get(a.dim()).hitRate(a) * stats.get(b.dim()).hitRate(b));
+  }
+
+  /** A field with exactly one positive exact value (or port) in a dimension a pair can use. */
+  private static void addSingle(Field f, Map<Dim, IndexKey> singles) {
+    if (f.never || f.positive.length != 1) {
+      return;
+    }
+    IndexKey k = f.positive[0].key();
+    if (k != null && (k.kind() == IndexKey.Kind.EXACT || k.kind() == IndexKey.Kind.PORT)
+        && PairTable.pairable(k.dim().kind())) {
+      singles.putIfAbsent(k.dim(), k);
+    }
   }
 
   /** One field's keys per clause (the cheapest), or null if some clause has no usable field. */
@@ -208,7 +254,7 @@ final class RuleIndex {
         }
         case CIDR -> cidrs.add(k.cidr());
         case PORT -> ports.add(k.port());
-        case PRESENT -> { }
+        case PRESENT, COMPOSITE -> { }
       }
     }
 
@@ -239,6 +285,7 @@ final class RuleIndex {
           yield Math.max(unit, covered * unit);
         }
         case PRESENT -> 1.0;
+        case COMPOSITE -> throw new IllegalStateException("pairs are rated by their parts");
       };
     }
 
@@ -265,13 +312,13 @@ final class RuleIndex {
 
   // --- the lookup structures ---
 
-  private sealed interface Dimension permits StringDimension, IpDimension, PortDimension {
+  private sealed interface Dimension permits StringDimension, IpDimension, PortDimension, PairDimension {
     void collect(Req r, Candidates out);
   }
 
   /** Exact values, prefixes, suffixes and presence over one string attribute. */
-  private record StringDimension(Dim dim, Term.Source source, StringTable exact, CharTrie prefixes,
-      CharTrie suffixes, int[] present) implements Dimension {
+  private record StringDimension(Dim dim, Term.Source source, StringTable exact, AffixTable prefixes,
+      AffixTable suffixes, int[] present) implements Dimension {
 
     @Override
     public void collect(Req r, Candidates out) {
@@ -365,6 +412,13 @@ final class RuleIndex {
     }
   }
 
+  private record PairDimension(PairTable table) implements Dimension {
+    @Override
+    public void collect(Req r, Candidates out) {
+      table.collect(r, out);
+    }
+  }
+
   private record IpDimension(Term.IpSource source, IpTrie trie) implements Dimension {
     @Override
     public void collect(Req r, Candidates out) {
@@ -420,6 +474,9 @@ final class RuleIndex {
     final List<Integer> present = new ArrayList<>();
     final Map<Cidr, List<Integer>> cidrs = new LinkedHashMap<>();
     final Map<Integer, List<Integer>> ports = new TreeMap<>();
+    final Map<List<String>, List<Integer>> pairs = new LinkedHashMap<>();
+    Dim firstOfPair;
+    Dim secondOfPair;
 
     DimensionBuilder(Dim dim) {
       this.dim = dim;
@@ -433,19 +490,31 @@ final class RuleIndex {
         case PRESENT -> present.add(rule);
         case CIDR -> cidrs.computeIfAbsent(k.cidr(), x -> new ArrayList<>()).add(rule);
         case PORT -> ports.computeIfAbsent(k.port(), x -> new ArrayList<>()).add(rule);
+        case COMPOSITE -> {
+          IndexKey a = k.parts().get(0);
+          IndexKey b = k.parts().get(1);
+          firstOfPair = a.dim();
+          secondOfPair = b.dim();
+          pairs.computeIfAbsent(List.of(pairText(a), pairText(b)), x -> new ArrayList<>()).add(rule);
+        }
       }
+    }
+
+    private static String pairText(IndexKey k) {
+      return k.kind() == IndexKey.Kind.PORT ? String.valueOf(k.port()) : k.text();
     }
 
     Dimension build() {
       return switch (dim.kind()) {
         case SOURCE_IP, REMOTE_IP, DESTINATION_IP -> new IpDimension(ipSource(dim.kind()), new IpTrie(postings(cidrs)));
         case DESTINATION_PORT -> new PortDimension(postings(ports));
+        case COMPOSITE -> new PairDimension(new PairTable(firstOfPair, secondOfPair, postings(pairs)));
         default -> {
           boolean fold = dim.caseInsensitive();
           yield new StringDimension(dim, source(dim),
               exact.isEmpty() ? null : new StringTable(postings(exact), fold),
-              prefix.isEmpty() ? null : new CharTrie(postings(prefix), false, fold),
-              suffix.isEmpty() ? null : new CharTrie(postings(suffix), true, fold),
+              prefix.isEmpty() ? null : new AffixTable(postings(prefix), false, fold),
+              suffix.isEmpty() ? null : new AffixTable(postings(suffix), true, fold),
               present.isEmpty() ? null : unique(present));
         }
       };

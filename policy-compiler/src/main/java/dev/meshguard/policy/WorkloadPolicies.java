@@ -304,8 +304,20 @@ public final class WorkloadPolicies {
     return "WorkloadPolicies[" + describe(workload) + ", " + policies.size() + " policies]";
   }
 
-  // Visible to tests in this package: how many rules each program checks on every request.
+  // Visible to tests in this package: how many rules each program checks on every request, and
+  // how many candidates the index finds for one request.
   int alwaysChecked(boolean forHttp) {
     return (forHttp ? http : tcp).index.alwaysChecked();
+  }
+
+  int candidates(RequestAttributes attributes) {
+    Req r = new Req(attributes);
+    Candidates c = Candidates.acquire();
+    try {
+      (r.http != null ? http : tcp).index.collect(r, c);
+      return c.size;
+    } finally {
+      c.release();
+    }
   }
 }

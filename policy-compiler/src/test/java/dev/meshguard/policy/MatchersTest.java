@@ -134,9 +134,9 @@ class MatchersTest {
   }
 
   @Test
-  void charTrieFindsEveryStoredPrefixOrSuffix() {
-    CharTrie prefixes = new CharTrie(Map.of("/", new int[] {1}, "/api/", new int[] {2}, "/api/v1", new int[] {3},
-        "/b", new int[] {4}), false, false);
+  void affixTableFindsEveryStoredPrefixOrSuffix() {
+    AffixTable prefixes = new AffixTable(Map.of("/", new int[] {1}, "/api/", new int[] {2}, "/api/v1", new int[] {3},
+        "/b", new int[] {4}, "/api/v1/items?x", new int[] {8}, "/apX/", new int[] {9}), false, false);
     Candidates c = Candidates.acquire();
     try {
       prefixes.collect("/api/v1/items?x", 0, 13, c);
@@ -145,7 +145,7 @@ class MatchersTest {
     } finally {
       c.release();
     }
-    CharTrie suffixes = new CharTrie(Map.of(".js", new int[] {5}, "s", new int[] {6}, ".css", new int[] {7}), true, true);
+    AffixTable suffixes = new AffixTable(Map.of(".js", new int[] {5}, "s", new int[] {6}, ".css", new int[] {7}), true, true);
     Candidates d = Candidates.acquire();
     try {
       suffixes.collect("/APP.JS", 0, 7, d);
