@@ -16,6 +16,13 @@ import java.util.Objects;
  *     {@code failure_mode_deny: false}) or {@code deny}
  * @param reloadInterval how often {@code configDir} is polled for changes
  * @param maxCounters the memory store's bound on live counters
+ * @param shadowMode upstream's {@code SHADOW_MODE}: see {@link EngineOptions#shadowMode()}
+ * @param stopIncrementWhenOverLimit upstream's {@code STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT}:
+ *     see {@link EngineOptions#stopIncrementWhenOverLimit()}
+ * @param nearLimitRatio upstream's {@code NEAR_LIMIT_RATIO}, 0.8 by default
+ * @param responseHeaders upstream's {@code LIMIT_RESPONSE_HEADERS_ENABLED} and header names
+ * @param localCacheMaxEntries the local over-limit cache's bound, 0 to turn it off
+ * @param maxMetricSeries the bound on per-descriptor metric series
  */
 public record RateLimitOptions(
     Path configDir,
@@ -23,7 +30,13 @@ public record RateLimitOptions(
     @Range(min = "0", max = "65535") int port,
     FailureMode failureMode,
     @Range(min = "10ms", max = "1h") Duration reloadInterval,
-    @Range(min = "1") int maxCounters) {
+    @Range(min = "1") int maxCounters,
+    boolean shadowMode,
+    boolean stopIncrementWhenOverLimit,
+    @Range(min = "0", max = "1") double nearLimitRatio,
+    ResponseHeaders responseHeaders,
+    @Range(min = "0") int localCacheMaxEntries,
+    @Range(min = "1") int maxMetricSeries) {
 
   public static final Path DEFAULT_CONFIG_DIR = Path.of("policies", "ratelimit");
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -38,6 +51,7 @@ public record RateLimitOptions(
     Objects.requireNonNull(host, "host");
     Objects.requireNonNull(failureMode, "failureMode");
     Objects.requireNonNull(reloadInterval, "reloadInterval");
+    Objects.requireNonNull(responseHeaders, "responseHeaders");
     if (host.isBlank()) {
       throw new IllegalArgumentException("host must not be blank");
     }
@@ -50,17 +64,50 @@ public record RateLimitOptions(
     if (maxCounters <= 0) {
       throw new IllegalArgumentException("maxCounters must be positive, found " + maxCounters);
     }
+    // The engine's own checks (ratio, cache and series bounds), at load time rather than at start.
+    new EngineOptions(failureMode, shadowMode, stopIncrementWhenOverLimit, nearLimitRatio, localCacheMaxEntries,
+        maxMetricSeries);
+  }
+
+  /** The server and store settings, with the engine's at their defaults. */
+  public RateLimitOptions(Path configDir, String host, int port, FailureMode failureMode, Duration reloadInterval,
+      int maxCounters) {
+    this(configDir, host, port, failureMode, reloadInterval, maxCounters, EngineOptions.DEFAULTS.shadowMode(),
+        EngineOptions.DEFAULTS.stopIncrementWhenOverLimit(), EngineOptions.DEFAULTS.nearLimitRatio(),
+        ResponseHeaders.DEFAULTS, EngineOptions.DEFAULTS.localCacheMaxEntries(),
+        EngineOptions.DEFAULTS.maxMetricSeries());
+  }
+
+  /** What the engine needs of these options. */
+  public EngineOptions engineOptions() {
+    return new EngineOptions(failureMode, shadowMode, stopIncrementWhenOverLimit, nearLimitRatio, localCacheMaxEntries,
+        maxMetricSeries);
   }
 
   public RateLimitOptions withConfigDir(Path dir) {
-    return new RateLimitOptions(dir, host, port, failureMode, reloadInterval, maxCounters);
+    return new RateLimitOptions(dir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries);
   }
 
   public RateLimitOptions withPort(int newPort) {
-    return new RateLimitOptions(configDir, host, newPort, failureMode, reloadInterval, maxCounters);
+    return new RateLimitOptions(configDir, host, newPort, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries);
   }
 
   public RateLimitOptions withFailureMode(FailureMode mode) {
-    return new RateLimitOptions(configDir, host, port, mode, reloadInterval, maxCounters);
+    return new RateLimitOptions(configDir, host, port, mode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries);
+  }
+
+  /** These options with the engine's settings replaced (the failure mode included). */
+  public RateLimitOptions withEngineOptions(EngineOptions engine) {
+    return new RateLimitOptions(configDir, host, port, engine.failureMode(), reloadInterval, maxCounters,
+        engine.shadowMode(), engine.stopIncrementWhenOverLimit(), engine.nearLimitRatio(), responseHeaders,
+        engine.localCacheMaxEntries(), engine.maxMetricSeries());
+  }
+
+  public RateLimitOptions withResponseHeaders(ResponseHeaders headers) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, headers, localCacheMaxEntries, maxMetricSeries);
   }
 }
