@@ -46,7 +46,8 @@ import net.jqwik.api.ShrinkingMode;
  * notValues: [x]}]} for a request without that metadata (Envoy allows, meshguard denies); for a
  * DENY rule meshguard's reading fails open. Found by this property; reported, not yet resolved.
  */
-class GrpcDifferentialProperties {
+// Named *Test: surefire's default includes do not pick up *Properties classes.
+class GrpcDifferentialPropertiesTest {
   private static final Workload WORKLOAD = new Workload("foo", Map.of("app", "a", "version", "v1"));
   private static final MeshConfig TD1_WITH_ALIAS = new MeshConfig("istio-system", "td1", List.of("cluster.local"),
       Map.of(), 0);
@@ -62,7 +63,7 @@ class GrpcDifferentialProperties {
   private static Map<String, TestCert> certs() {
     Map<String, TestCert> local = certs;
     if (local == null) {
-      synchronized (GrpcDifferentialProperties.class) {
+      synchronized (GrpcDifferentialPropertiesTest.class) {
         if (certs == null) {
           TestCa ca = TestCa.create("cluster.local");
           certs = PEERS.stream().collect(Collectors.toUnmodifiableMap(p -> p, p -> ca.leaf(p).issue()));
@@ -78,7 +79,7 @@ class GrpcDifferentialProperties {
     @Override
     public String toString() {
       return "mesh trustDomain=" + mesh.trustDomain() + " aliases=" + mesh.trustDomainAliases() + "\n"
-          + policies.stream().map(GrpcDifferentialProperties::describe).collect(Collectors.joining("\n"))
+          + policies.stream().map(GrpcDifferentialPropertiesTest::describe).collect(Collectors.joining("\n"))
           + "\ncalls:\n" + calls.stream().map(GrpcCall::toString).collect(Collectors.joining("\n"));
     }
   }
@@ -104,7 +105,7 @@ class GrpcDifferentialProperties {
   Arbitrary<Scenario> scenarios() {
     Arbitrary<MeshConfig> mesh = Arbitraries.of(MeshConfig.DEFAULT, TD1_WITH_ALIAS);
     Arbitrary<List<AuthorizationPolicy>> policies = policy().list().ofMinSize(1).ofMaxSize(5)
-        .map(GrpcDifferentialProperties::named);
+        .map(GrpcDifferentialPropertiesTest::named);
     Arbitrary<List<GrpcCall>> calls = call().list().ofMinSize(1).ofMaxSize(6);
     return Combinators.combine(mesh, policies, calls).as(Scenario::new);
   }
