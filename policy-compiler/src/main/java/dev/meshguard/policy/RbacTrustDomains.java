@@ -1,76 +1,34 @@
 package dev.meshguard.policy;
 
+import dev.meshguard.core.spiffe.TrustDomainAliases;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
- * istiod's trust domain bundle (istio/istio {@code pilot/pkg/security/trustdomain/bundle.go} and
- * {@code util.go}), ported line for line because the emitted principals must be exactly istiod's:
- * a principal {@code td/ns/x/sa/y} (exactly five {@code /}-separated parts, first part not
- * {@code *}) whose trust domain matches one of {mesh trust domain, aliases} (Istio's loose
- * {@code stringMatch}: exact, {@code *}, prefix or suffix patterns on either side) or is
- * {@code cluster.local} becomes one principal per trust domain; anything else is kept as written.
+ * istiod's trust domain bundle as the RBAC emitter applies it to a list of principals: each
+ * principal expanded by {@link TrustDomainAliases#expand} (istio/istio
+ * {@code pilot/pkg/security/trustdomain/bundle.go}), the evaluator's own rule, so emitted
+ * principals and evaluated ones cannot drift apart.
  */
-record RbacTrustDomains(List<String> trustDomains) {
-  private static final String CLUSTER_LOCAL = "cluster.local";
+record RbacTrustDomains(TrustDomainAliases aliases) {
 
-  RbacTrustDomains {
-    trustDomains = List.copyOf(trustDomains);
+  /** @param trustDomains the mesh trust domain first, then its aliases */
+  RbacTrustDomains(List<String> trustDomains) {
+    this(new TrustDomainAliases(trustDomains.get(0), trustDomains.subList(1, trustDomains.size())));
   }
 
   static RbacTrustDomains of(MeshConfig mesh) {
-    List<String> all = new ArrayList<>();
-    all.add(mesh.trustDomain());
-    all.addAll(mesh.trustDomainAliases());
-    return new RbacTrustDomains(all);
+    return new RbacTrustDomains(new TrustDomainAliases(mesh.trustDomain(), mesh.trustDomainAliases()));
   }
 
   List<String> replaceTrustDomainAliases(List<String> principals) {
     List<String> out = new ArrayList<>();
     for (String principal : principals) {
-      String[] parts = RbacMatchers.splitSlash(principal);
-      if (parts.length != 5 || parts[0].equals("*")) {
-        out.add(principal);
-        continue;
-      }
-      String td = parts[0];
-      if (stringMatch(td, trustDomains) || td.equals(CLUSTER_LOCAL)) {
-        out.addAll(replaceTrustDomains(principal, parts, td));
-      } else {
-        out.add(principal);
-      }
+      Set<String> expanded = new LinkedHashSet<>(aliases.expand(principal));
+      out.addAll(expanded);
     }
     return out;
-  }
-
-  private List<String> replaceTrustDomains(String principal, String[] parts, String tdFromPrincipal) {
-    List<String> out = new ArrayList<>();
-    for (String td : trustDomains) {
-      String replaced = suffixMatch(td, tdFromPrincipal)
-          ? principal
-          : td + "/" + String.join("/", List.of(parts).subList(1, parts.length));
-      if (!out.contains(replaced)) {
-        out.add(replaced);
-      }
-    }
-    return out;
-  }
-
-  private static boolean stringMatch(String a, List<String> list) {
-    for (String s : list) {
-      if (a.equals(s) || s.equals("*") || prefixMatch(a, s) || prefixMatch(s, a) || suffixMatch(a, s)
-          || suffixMatch(s, a)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static boolean prefixMatch(String a, String pattern) {
-    return pattern.endsWith("*") && a.startsWith(pattern.substring(0, pattern.length() - 1));
-  }
-
-  private static boolean suffixMatch(String a, String pattern) {
-    return pattern.startsWith("*") && a.endsWith(pattern.substring(1));
   }
 }
