@@ -20,11 +20,14 @@ import java.util.function.Supplier;
  *       too) are collected, and any matched limit with such a name is dropped: not counted, OK
  *       with no limit;
  *   <li>{@code unlimited} limits never touch the store: OK, no limit, remaining UINT32_MAX;
- *   <li>the other limits are counted in one store call, in request order, in fixed windows
- *       aligned to Unix time ({@code start = now - now % window}); every matched descriptor is
- *       incremented, also when another one, or itself, is over;
- *   <li>over means count after the increment &gt; {@code requests_per_unit}; remaining is limit
- *       minus count, floored at 0; {@code duration_until_reset} is {@code window - now % window};
+ *   <li>the other limits are counted in one store call, in request order, each by its
+ *       {@link Algorithm}; by default in fixed windows aligned to Unix time
+ *       ({@code start = now - now % window}), where every matched descriptor is incremented,
+ *       also when another one, or itself, is over;
+ *   <li>over, remaining and {@code duration_until_reset} are the store's {@link Outcome}: for a
+ *       fixed window, over means count after the increment &gt; {@code requests_per_unit},
+ *       remaining is limit minus count, floored at 0, and the reset is
+ *       {@code window - now % window};
  *   <li>{@code shadow_mode}: an over-limit status is reported OK (keeping its limit, and 0
  *       remaining); {@code overall_code} is OVER_LIMIT if any status is.
  * </ol>
@@ -35,9 +38,8 @@ import java.util.function.Supplier;
  * <p>A descriptor's own {@code limit} ({@code RateLimitOverride}) is used instead of the
  * configured one when the domain exists, as upstream does; an unknown domain still gets no limit.
  *
- * <p>Not yet: global shadow mode, stop-incrementing-when-over,
- * stats, and the sliding-window and token-bucket algorithms, which are counted as fixed windows
- * here. Never throws for a request: a store failure is answered by the {@link FailureMode}.
+ * <p>Not yet: global shadow mode, stop-incrementing-when-over and
+ * stats. Never throws for a request: a store failure is answered by the {@link FailureMode}.
  */
 public final class RateLimitEngine {
 
@@ -103,26 +105,25 @@ public final class RateLimitEngine {
       }
     }
 
-    long now = clock.now().getEpochSecond();
-    List<CounterKey> keys = new ArrayList<>(n);
-    long[] hits = new long[n];
+    long nowMillis = clock.millis();
+    long now = Math.floorDiv(nowMillis, 1000);
+    List<Hit> hits = new ArrayList<>(n);
     int[] counted = new int[n];
     for (int i = 0; i < n; i++) {
       RateLimit limit = limits[i];
       if (limit == null || limit.unlimited()) {
         continue;
       }
-      long window = limit.windowSeconds();
       Descriptor descriptor = descriptors.get(i);
-      keys.add(CounterKey.of(domain, descriptor.entries(), now - Math.floorMod(now, window), window));
-      hits[keys.size() - 1] = descriptor.hitsAddend() == Descriptor.UNSET ? requestHits : descriptor.hitsAddend();
-      counted[i] = keys.size();
+      long addend = descriptor.hitsAddend() == Descriptor.UNSET ? requestHits : descriptor.hitsAddend();
+      hits.add(Hit.of(CounterKey.of(domain, descriptor.entries()), limit, addend));
+      counted[i] = hits.size();
     }
-    long[] counts = null;
+    Outcome[] outcomes = null;
     boolean storeFailed = false;
-    if (!keys.isEmpty()) {
+    if (!hits.isEmpty()) {
       try {
-        counts = store.incrementAndGet(keys, java.util.Arrays.copyOf(hits, keys.size()));
+        outcomes = store.hit(hits, nowMillis);
       } catch (RuntimeException e) {
         // Any store failure, not just StoreException: the request path never throws.
         storeErrors.increment();
@@ -141,21 +142,20 @@ public final class RateLimitEngine {
       } else if (limit.unlimited()) {
         status = DescriptorStatus.UNLIMITED;
       } else {
-        long window = limit.windowSeconds();
-        Duration reset = Duration.ofSeconds(window - Math.floorMod(now, window));
         CurrentLimit current = new CurrentLimit(limit.requestsPerUnit(), limit.unit(), limit.name());
         if (storeFailed) {
+          long window = limit.windowSeconds();
+          Duration reset = Duration.ofSeconds(window - Math.floorMod(now, window));
           status = failureMode == FailureMode.ALLOW
               ? new DescriptorStatus(Code.OK, current, limit.requestsPerUnit(), reset)
               : new DescriptorStatus(Code.OVER_LIMIT, current, 0, reset);
         } else {
-          long count = counts[counted[i] - 1];
-          boolean over = count > limit.requestsPerUnit();
-          long remaining = Math.max(0, limit.requestsPerUnit() - count);
-          Code code = over && !limit.shadowMode() ? Code.OVER_LIMIT : Code.OK;
-          status = new DescriptorStatus(code, current, remaining, reset);
-          if (code == Code.OVER_LIMIT && count - hits[counted[i] - 1] <= limit.requestsPerUnit()) {
-            // This request's hits carried the count across the limit (check-only hits of 0 never do).
+          Outcome outcome = outcomes[counted[i] - 1];
+          Code code = outcome.over() && !limit.shadowMode() ? Code.OVER_LIMIT : Code.OK;
+          status = new DescriptorStatus(code, current, outcome.remaining(), Duration.ofMillis(outcome.resetMillis()));
+          if (code == Code.OVER_LIMIT && outcome.firstOver()) {
+            // This request is the counter's first refused one in its window (or, for a token
+            // bucket, since the last admitted one); check-only hits of 0 never are.
             if (throttled == null) {
               throttled = new ArrayList<>(1);
             }

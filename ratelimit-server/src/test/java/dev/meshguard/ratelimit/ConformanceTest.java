@@ -130,7 +130,17 @@ class ConformanceTest {
 
   record Expect(Code code, CurrentLimit limit, long remaining, Duration reset) {}
 
-  record Step(long at, String domain, List<Descriptor> descriptors, long hitsAddend, Code overall, List<Expect> expected) {}
+  /** A request at Unix second {@code at} plus {@code millis}. */
+  record Step(long at, String domain, List<Descriptor> descriptors, long hitsAddend, Code overall, List<Expect> expected,
+      long millis) {
+    Step(long at, String domain, List<Descriptor> descriptors, long hitsAddend, Code overall, List<Expect> expected) {
+      this(at, domain, descriptors, hitsAddend, overall, expected, 0);
+    }
+
+    long atMillis() {
+      return at * 1000 + millis;
+    }
+  }
 
   record Case(String yaml, List<Step> steps) {}
 
@@ -529,15 +539,23 @@ class ConformanceTest {
             req(1200, "domain", key, 1, ok(2, MINUTE, 1, 300))));
   }
 
+  /**
+   * The store a case runs against, fresh for the case: here the memory store; the Redis
+   * subclasses run the same table on Redis.
+   */
+  CounterStore store(ManualClock clock) {
+    return new MemoryStore(clock);
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void conformance(Case c) throws Exception {
     RateLimitConfig config = RateLimitConfig.parse("case.yaml", c.yaml);
-    ManualClock clock = new ManualClock(Instant.ofEpochSecond(c.steps.get(0).at));
-    RateLimitEngine engine = new RateLimitEngine(() -> config, new MemoryStore(clock), clock, FailureMode.DENY);
+    ManualClock clock = new ManualClock(Instant.ofEpochMilli(c.steps.get(0).atMillis()));
+    RateLimitEngine engine = new RateLimitEngine(() -> config, store(clock), clock, FailureMode.DENY);
     for (int i = 0; i < c.steps.size(); i++) {
       Step step = c.steps.get(i);
-      clock.setWallTime(Instant.ofEpochSecond(step.at));
+      clock.setWallTime(Instant.ofEpochMilli(step.atMillis()));
       RateLimitDecision decision = engine.decide(step.domain, step.descriptors, step.hitsAddend);
       List<Expect> actual = decision.statuses().stream()
           .map(s -> new Expect(s.code(), s.currentLimit(), s.limitRemaining(), s.durationUntilReset()))
