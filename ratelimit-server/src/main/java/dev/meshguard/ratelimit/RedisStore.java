@@ -4,6 +4,7 @@ import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
@@ -16,6 +17,8 @@ import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.resource.ClientResources;
@@ -39,6 +42,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.Disposable;
 
 /**
  * Counters in Redis, through Lettuce: one server, a Sentinel-managed master, or a Redis Cluster
@@ -103,14 +108,32 @@ public final class RedisStore implements CounterStore {
     }
   }
 
-  private record ClusterLink(StatefulRedisClusterConnection<String, String> connection) implements Link {
+  private record ClusterLink(StatefulRedisClusterConnection<String, String> connection, Disposable topologyWatch)
+      implements Link {
     @Override
     public RedisScriptingAsyncCommands<String, String> commands() {
       return connection.async();
     }
 
+    /**
+     * Opens the connection to every master now. Lettuce opens a node's connection on the first
+     * command for it, and with REJECT_COMMANDS that command is refused while the connection is
+     * being made; so after a start or a topology change (failover, resharding) the masters are
+     * connected before requests need them.
+     */
+    CompletableFuture<Void> connectMasters() {
+      List<CompletableFuture<?>> opening = new ArrayList<>();
+      for (RedisClusterNode node : connection.getPartitions()) {
+        if (node.getRole().isUpstream() && !node.hasNoSlots()) {
+          opening.add(connection.getConnectionAsync(node.getUri().getHost(), node.getUri().getPort()));
+        }
+      }
+      return CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new));
+    }
+
     @Override
     public void close() {
+      topologyWatch.dispose();
       connection.close();
     }
   }
@@ -208,7 +231,7 @@ public final class RedisStore implements CounterStore {
   private boolean tryConnect() {
     try {
       Link opened = switch (client) {
-        case RedisClusterClient c -> new ClusterLink(c.connect(StringCodec.UTF8));
+        case RedisClusterClient c -> connectCluster(c);
         case RedisClient c -> new StandaloneLink(c.connect(StringCodec.UTF8, standaloneUri()));
         default -> throw new IllegalStateException("unexpected client " + client);
       };
@@ -227,6 +250,29 @@ public final class RedisStore implements CounterStore {
           FIRST_CONNECT_RETRY.toSeconds(), e.getMessage());
       return false;
     }
+  }
+
+  private ClusterLink connectCluster(RedisClusterClient c) {
+    StatefulRedisClusterConnection<String, String> connection = c.connect(StringCodec.UTF8);
+    AtomicReference<ClusterLink> self = new AtomicReference<>();
+    Disposable watch = resources.eventBus().get()
+        .filter(ClusterTopologyChangedEvent.class::isInstance)
+        .subscribe(event -> {
+          ClusterLink l = self.get();
+          if (l != null) {
+            l.connectMasters(); // failures show as refused commands, answered by the failure mode
+          }
+        });
+    ClusterLink opened = new ClusterLink(connection, watch);
+    self.set(opened);
+    try {
+      opened.connectMasters().get(options.connectTimeout().toMillis() * 2, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.log(Level.WARNING, "rate limit store: not every cluster master is connected yet: {0}", e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return opened;
   }
 
   private void connectUntilClosed() {
@@ -361,9 +407,16 @@ public final class RedisStore implements CounterStore {
     }
     String[] keyArray = keyList.toArray(String[]::new);
     CompletionStage<List<Object>> first = commands.evalsha(sha, ScriptOutputType.MULTI, keyArray, args);
-    return first.toCompletableFuture().exceptionallyCompose(e -> unwrap(e) instanceof RedisNoScriptException
+    return first.toCompletableFuture().exceptionallyCompose(e -> isNoScript(e)
         ? commands.<List<Object>>eval(SCRIPT, ScriptOutputType.MULTI, keyArray, args).toCompletableFuture()
         : CompletableFuture.failedFuture(e));
+  }
+
+  /** NOSCRIPT: the server does not know the script. The cluster API reports it as a plain command error. */
+  private static boolean isNoScript(Throwable e) {
+    Throwable cause = unwrap(e);
+    return cause instanceof RedisNoScriptException
+        || cause instanceof RedisException && cause.getMessage() != null && cause.getMessage().startsWith("NOSCRIPT");
   }
 
   /** Splits hits into groups by the slot of their keys (all keys of one hit share a slot), keeping order. */
