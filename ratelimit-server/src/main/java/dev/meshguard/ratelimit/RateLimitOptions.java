@@ -16,6 +16,10 @@ import java.util.Objects;
  *     {@code failure_mode_deny: false}) or {@code deny}
  * @param reloadInterval how often {@code configDir} is polled for changes
  * @param maxCounters the memory store's bound on live counters
+ * @param store where counters live: {@code memory}, {@code redis://host:port},
+ *     {@code redis-cluster://host:port,host:port} or {@code redis-sentinel://host:port,.../master}
+ *     ({@link StoreUri})
+ * @param redis how the Redis stores talk to Redis
  */
 public record RateLimitOptions(
     Path configDir,
@@ -23,15 +27,19 @@ public record RateLimitOptions(
     @Range(min = "0", max = "65535") int port,
     FailureMode failureMode,
     @Range(min = "10ms", max = "1h") Duration reloadInterval,
-    @Range(min = "1") int maxCounters) {
+    @Range(min = "1") int maxCounters,
+    @NotBlank String store,
+    RedisOptions redis) {
 
   public static final Path DEFAULT_CONFIG_DIR = Path.of("policies", "ratelimit");
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 8081;
   public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(2);
 
+  public static final String DEFAULT_STORE = "memory";
+
   public static final RateLimitOptions DEFAULTS = new RateLimitOptions(DEFAULT_CONFIG_DIR, DEFAULT_HOST, DEFAULT_PORT,
-      FailureMode.ALLOW, DEFAULT_RELOAD_INTERVAL, MemoryStore.DEFAULT_MAX_ENTRIES);
+      FailureMode.ALLOW, DEFAULT_RELOAD_INTERVAL, MemoryStore.DEFAULT_MAX_ENTRIES, DEFAULT_STORE, RedisOptions.DEFAULTS);
 
   public RateLimitOptions {
     Objects.requireNonNull(configDir, "configDir");
@@ -50,17 +58,39 @@ public record RateLimitOptions(
     if (maxCounters <= 0) {
       throw new IllegalArgumentException("maxCounters must be positive, found " + maxCounters);
     }
+    Objects.requireNonNull(store, "store");
+    Objects.requireNonNull(redis, "redis");
+    StoreUri.parse(store); // refuses a malformed store now, with what the forms are
+  }
+
+  /** The memory store and default Redis options. */
+  public RateLimitOptions(Path configDir, String host, int port, FailureMode failureMode, Duration reloadInterval,
+      int maxCounters) {
+    this(configDir, host, port, failureMode, reloadInterval, maxCounters, DEFAULT_STORE, RedisOptions.DEFAULTS);
+  }
+
+  /** {@link #store()}, parsed. */
+  public StoreUri storeUri() {
+    return StoreUri.parse(store);
+  }
+
+  public RateLimitOptions withStore(String newStore) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, newStore, redis);
+  }
+
+  public RateLimitOptions withRedis(RedisOptions newRedis) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, store, newRedis);
   }
 
   public RateLimitOptions withConfigDir(Path dir) {
-    return new RateLimitOptions(dir, host, port, failureMode, reloadInterval, maxCounters);
+    return new RateLimitOptions(dir, host, port, failureMode, reloadInterval, maxCounters, store, redis);
   }
 
   public RateLimitOptions withPort(int newPort) {
-    return new RateLimitOptions(configDir, host, newPort, failureMode, reloadInterval, maxCounters);
+    return new RateLimitOptions(configDir, host, newPort, failureMode, reloadInterval, maxCounters, store, redis);
   }
 
   public RateLimitOptions withFailureMode(FailureMode mode) {
-    return new RateLimitOptions(configDir, host, port, mode, reloadInterval, maxCounters);
+    return new RateLimitOptions(configDir, host, port, mode, reloadInterval, maxCounters, store, redis);
   }
 }
