@@ -88,6 +88,7 @@ public final class RedisStore implements CounterStore {
   private static final Duration FIRST_CONNECT_RETRY = Duration.ofSeconds(1);
   private static final int VALUES_PER_HIT = 6;
   private static final int RESULTS_PER_HIT = 5;
+  private static final int WARM_UP_CALLS = 20;
 
   /** How the store reaches Redis once connected. */
   private sealed interface Link {
@@ -125,7 +126,9 @@ public final class RedisStore implements CounterStore {
       List<CompletableFuture<?>> opening = new ArrayList<>();
       for (RedisClusterNode node : connection.getPartitions()) {
         if (node.getRole().isUpstream() && !node.hasNoSlots()) {
-          opening.add(connection.getConnectionAsync(node.getUri().getHost(), node.getUri().getPort()));
+          // Each master also gets the script now, so the first requests need no NOSCRIPT retry.
+          opening.add(connection.getConnectionAsync(node.getUri().getHost(), node.getUri().getPort())
+              .thenCompose(c -> c.async().scriptLoad(SCRIPT)));
         }
       }
       return CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new));
@@ -232,7 +235,11 @@ public final class RedisStore implements CounterStore {
     try {
       Link opened = switch (client) {
         case RedisClusterClient c -> connectCluster(c);
-        case RedisClient c -> new StandaloneLink(c.connect(StringCodec.UTF8, standaloneUri()));
+        case RedisClient c -> {
+          StandaloneLink standalone = new StandaloneLink(c.connect(StringCodec.UTF8, standaloneUri()));
+          warmUp(standalone);
+          yield standalone;
+        }
         default -> throw new IllegalStateException("unexpected client " + client);
       };
       synchronized (this) {
@@ -249,6 +256,26 @@ public final class RedisStore implements CounterStore {
       LOG.log(Level.WARNING, "rate limit store cannot connect to {0} (retrying every {1} s): {2}", uri,
           FIRST_CONNECT_RETRY.toSeconds(), e.getMessage());
       return false;
+    }
+  }
+
+  /**
+   * Loads the script and calls it a few times without keys before requests come: a cold JVM's
+   * first calls through Lettuce are slow enough to miss a tight command timeout. Failures only
+   * leave the first requests slower (NOSCRIPT is retried with EVAL).
+   */
+  private void warmUp(StandaloneLink standalone) {
+    long waitMillis = Math.max(options.connectTimeout().toMillis(), options.commandTimeout().toMillis()) * 4;
+    try {
+      standalone.connection().async().scriptLoad(SCRIPT).get(waitMillis, TimeUnit.MILLISECONDS);
+      for (int i = 0; i < WARM_UP_CALLS; i++) {
+        standalone.commands().evalsha(sha, ScriptOutputType.MULTI, new String[0], "0", "0")
+            .get(waitMillis, TimeUnit.MILLISECONDS);
+      }
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.log(Level.WARNING, "rate limit store: warm-up on {0} failed: {1}", uri, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
