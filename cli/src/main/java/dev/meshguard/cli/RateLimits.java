@@ -108,5 +108,8 @@ final class RateLimits {
     out.printf("  %-10s store: %s%n", "", server.storeName());
     out.printf("  %-10s Envoy: rate_limit_service -> grpc cluster (HTTP/2) at %s, transport_api_version V3%n", "",
         server.endpoint());
+    if (options.shadowMode()) {
+      out.printf("  %-10s shadow_mode: on -- every over-limit request is answered OK (counted, not denied)%n", "");
+    }
   }
 }

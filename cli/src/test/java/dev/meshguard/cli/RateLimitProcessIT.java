@@ -61,7 +61,7 @@ class RateLimitProcessIT {
     Path configs = Files.createDirectories(tmp.resolve("configs"));
     Files.writeString(configs.resolve("edge.yaml"), config(5));
     Path settings = tmp.resolve("meshguard.yaml");
-    Files.writeString(settings, "ratelimit:\n  reload_interval: 50ms\n");
+    Files.writeString(settings, "ratelimit:\n  reload_interval: 50ms\n  response_headers: {enabled: true}\n");
     int adminPort = FreePorts.port();
     int port = FreePorts.port();
     Path log = tmp.resolve("ratelimit.log");
@@ -94,9 +94,17 @@ class RateLimitProcessIT {
         .addDescriptors(RateLimitDescriptor.newBuilder().addEntries(
             RateLimitDescriptor.Entry.newBuilder().setKey("remote_address").setValue("10.9.9.9")))
         .build();
+    io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse last = null;
     for (int i = 0; i < 20; i++) {
-      RateLimitServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS).shouldRateLimit(fresh);
+      last = RateLimitServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .shouldRateLimit(fresh);
     }
+    assertThat(last.getResponseHeadersToAddList()).extracting(h -> h.getKey() + ": " + h.getValue())
+        .as("response_headers from the config file").startsWith("RateLimit-Limit: 8", "RateLimit-Remaining: 0");
+    String metrics = get(URI.create("http://127.0.0.1:" + adminPort + "/metrics"));
+    assertThat(metrics).contains("meshguard_ratelimit_total_hits_total{domain=\"edge\",key=\"remote_address\"}")
+        .contains("meshguard_ratelimit_over_limit_with_local_cache_total{domain=\"edge\",key=\"remote_address\"}")
+        .contains("meshguard_ratelimit_store_latency_seconds_bucket{domain=\"edge\"");
 
     process.destroy();
     assertThat(process.waitFor(15, TimeUnit.SECONDS)).isTrue();

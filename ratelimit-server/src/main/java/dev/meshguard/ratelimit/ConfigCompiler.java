@@ -43,6 +43,8 @@ final class ConfigCompiler {
 
   private final String source;
   private final List<ConfigError> errors;
+  /** The domain's part of the stats prefix ({@code domain}), cut from every limit's stats key. */
+  private int domainPrefixLength;
 
   /** The result for one file: the domain (null if missing or empty) and where it was written. */
   record CompiledFile(String domain, int line, int column, DescriptorNode root) {}
@@ -71,6 +73,7 @@ final class ConfigCompiler {
               "config file cannot have empty domain"));
       domain = null;
     }
+    domainPrefixLength = domain == null ? 0 : domain.length();
     DescriptorNode tree = descriptors(entry(mapping, "descriptors"), "descriptors", null, domain == null ? "" : domain);
     int line = domainEntry == null ? mapping.line() : domainEntry.value().line();
     int column = domainEntry == null ? mapping.column() : domainEntry.value().column();
@@ -108,8 +111,9 @@ final class ConfigCompiler {
       }
       boolean shadowMode = bool(entry(descriptor, "shadow_mode"), itemPath + ".shadow_mode");
       boolean detailedMetric = bool(entry(descriptor, "detailed_metric"), itemPath + ".detailed_metric");
+      String statsKey = (statsPrefix + "." + composite).substring(domainPrefixLength + 1);
       RateLimit childLimit = rateLimit(entry(descriptor, "rate_limit"), itemPath + ".rate_limit", shadowMode,
-          detailedMetric);
+          detailedMetric, statsKey);
       DescriptorNode child = descriptors(entry(descriptor, "descriptors"), itemPath + ".descriptors", childLimit,
           statsPrefix + "." + composite);
       if (key == null || key.isEmpty() || duplicate) {
@@ -127,7 +131,7 @@ final class ConfigCompiler {
     return new DescriptorNode(limit, byKeyValue, wildcards, byKey);
   }
 
-  private RateLimit rateLimit(Entry entry, String path, boolean shadowMode, boolean detailedMetric) {
+  private RateLimit rateLimit(Entry entry, String path, boolean shadowMode, boolean detailedMetric, String statsKey) {
     if (entry == null || entry.value() instanceof Null) {
       return null;
     }
@@ -240,7 +244,7 @@ final class ConfigCompiler {
       return null;
     }
     return new RateLimit(name, requestsPerUnit, unlimited ? null : unit, unlimited, shadowMode, replaces, algorithm,
-        burst, unlimited ? 0 : windowSeconds, detailedMetric);
+        burst, unlimited ? 0 : windowSeconds, detailedMetric, statsKey);
   }
 
   private void checkKeys(Mapping mapping, String path, boolean rateLimitLevel) {

@@ -19,6 +19,9 @@ import java.util.Objects;
  * @param windowSeconds the window length: our extension {@code window}, else the unit's length;
  *     0 when unlimited
  * @param detailedMetric the descriptor's {@code detailed_metric}
+ * @param statsKey the metrics key of the descriptor this limit was configured on, as upstream's
+ *     stats names it without the domain: the path of {@code key} or {@code key_value} parts joined
+ *     by {@code .} (e.g. {@code key1_value1.subkey1}); empty for a request's own limit
  */
 public record RateLimit(
     String name,
@@ -30,7 +33,8 @@ public record RateLimit(
     Algorithm algorithm,
     long burst,
     long windowSeconds,
-    boolean detailedMetric) {
+    boolean detailedMetric,
+    String statsKey) {
 
   /** The largest value of the proto's uint32 fields. */
   public static final long UINT32_MAX = 0xFFFF_FFFFL;
@@ -38,6 +42,7 @@ public record RateLimit(
   public RateLimit {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(algorithm, "algorithm");
+    Objects.requireNonNull(statsKey, "statsKey");
     replaces = List.copyOf(replaces);
     if (requestsPerUnit < 0 || requestsPerUnit > UINT32_MAX) {
       throw new IllegalArgumentException("requestsPerUnit must be a uint32: " + requestsPerUnit);
@@ -48,5 +53,12 @@ public record RateLimit(
     if (!unlimited && windowSeconds <= 0) {
       throw new IllegalArgumentException("windowSeconds must be positive: " + windowSeconds);
     }
+  }
+
+  /** A limit without a metrics key (counted under the request's own entries). */
+  public RateLimit(String name, long requestsPerUnit, RateLimitUnit unit, boolean unlimited, boolean shadowMode,
+      List<String> replaces, Algorithm algorithm, long burst, long windowSeconds, boolean detailedMetric) {
+    this(name, requestsPerUnit, unit, unlimited, shadowMode, replaces, algorithm, burst, windowSeconds, detailedMetric,
+        "");
   }
 }

@@ -12,7 +12,9 @@ import java.util.Objects;
  * @param storeFailed the store failed and the failure mode answered instead
  * @param throttled the indices of the descriptors whose counter went over its limit with this
  *     request: the first over-limit hit of that counter's window (exactly one request per counter
- *     and window sees it, since counts are atomic), in request order; shadow-mode limits excluded
+ *     and window sees it, since counts are atomic), in request order; shadow-mode limits, hits
+ *     answered from the local over-limit cache and, under the global shadow mode, every descriptor
+ *     excluded (nothing was denied)
  */
 public record RateLimitDecision(Code overallCode, List<DescriptorStatus> statuses, boolean storeFailed,
     List<Integer> throttled) {

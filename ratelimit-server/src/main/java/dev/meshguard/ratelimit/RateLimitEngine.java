@@ -1,7 +1,10 @@
 package dev.meshguard.ratelimit;
 
 import dev.meshguard.core.time.Clock;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -12,7 +15,8 @@ import java.util.function.Supplier;
 
 /**
  * Decides one {@code ShouldRateLimit} request the way envoyproxy/ratelimit does
- * ({@code src/service/ratelimit.go}, {@code src/limiter/base_limiter.go}):
+ * ({@code src/service/ratelimit.go}, {@code src/limiter/base_limiter.go},
+ * {@code src/redis/fixed_cache_impl.go}):
  *
  * <ol>
  *   <li>each descriptor is matched independently ({@link RateLimitConfig#getLimit});
@@ -20,16 +24,20 @@ import java.util.function.Supplier;
  *       too) are collected, and any matched limit with such a name is dropped: not counted, OK
  *       with no limit;
  *   <li>{@code unlimited} limits never touch the store: OK, no limit, remaining UINT32_MAX;
+ *   <li>a counter the local over-limit cache ({@link OverLimitCache}) has seen over its limit in
+ *       this window is answered OVER_LIMIT without the store and is not incremented;
  *   <li>the other limits are counted in one store call, in request order, each by its
  *       {@link Algorithm}; by default in fixed windows aligned to Unix time
  *       ({@code start = now - now % window}), where every matched descriptor is incremented,
- *       also when another one, or itself, is over;
+ *       also when another one, or itself, is over, unless
+ *       {@link EngineOptions#stopIncrementWhenOverLimit()} is on (below);
  *   <li>over, remaining and {@code duration_until_reset} are the store's {@link Outcome}: for a
  *       fixed window, over means count after the increment &gt; {@code requests_per_unit},
  *       remaining is limit minus count, floored at 0, and the reset is
  *       {@code window - now % window};
  *   <li>{@code shadow_mode}: an over-limit status is reported OK (keeping its limit, and 0
- *       remaining); {@code overall_code} is OVER_LIMIT if any status is.
+ *       remaining); {@code overall_code} is OVER_LIMIT if any status is, and then OK again when
+ *       the global {@link EngineOptions#shadowMode()} is on.
  * </ol>
  *
  * <p>Hits: the request-level {@code hits_addend} of 0 means 1; a descriptor's own
@@ -38,25 +46,68 @@ import java.util.function.Supplier;
  * <p>A descriptor's own {@code limit} ({@code RateLimitOverride}) is used instead of the
  * configured one when the domain exists, as upstream does; an unknown domain still gets no limit.
  *
- * <p>Not yet: global shadow mode, stop-incrementing-when-over and
- * stats. Never throws for a request: a store failure is answered by the {@link FailureMode}.
+ * <h2>Stop incrementing when over the limit</h2>
+ * Upstream's {@code STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT} ({@code getHitsAddend} in
+ * {@code fixed_cache_impl.go}): if a counter of the request is over in the local cache, the others
+ * are incremented by 0 (read); otherwise every counter is read first, and if any would go over
+ * with this request's hits (its count plus the hits above its capacity: the limit, or a token
+ * bucket's burst), only those are incremented and the others read. It takes two store
+ * calls, as upstream's GET pipeline and INCRBY pipeline do, and shares upstream's race: between
+ * the read and the increment other requests may count, so the read is a hint, not a lock.
+ *
+ * <h2>Stats</h2>
+ * Per matched limit, as upstream's {@code GetResponseDescriptorStatus} counts them, in hits (see
+ * {@link RateLimitMetrics}): {@code total_hits} always; then with {@code before} = count minus
+ * this request's hits and {@code near} = {@code floor(float32(limit) * ratio)}: over the limit,
+ * {@code over_limit} gets all hits if {@code before >= limit}, else {@code count - limit}, and
+ * {@code near_limit} then gets {@code limit - max(near, before)}; within the limit,
+ * {@code within_limit} gets all hits and {@code near_limit} the ones above {@code near}. A local
+ * cache hit adds its hits to {@code over_limit} and {@code over_limit_with_local_cache}; an
+ * over-limit shadow-mode limit adds to {@code shadow_mode} what it added to {@code over_limit}.
+ * Where upstream's unsigned {@code before} would wrap (a counter read, not incremented, below this
+ * request's hits), it is 0 here.
+ *
+ * <p>Only fixed windows go into the local cache: a sliding window or a token bucket that is over
+ * now admits again before its window ends. Never throws for a request: a store failure is
+ * answered by the {@link FailureMode} (counters the local cache knows to be over still answer
+ * OVER_LIMIT).
  */
 public final class RateLimitEngine {
 
   private final Supplier<RateLimitConfig> config;
   private final CounterStore store;
   private final Clock clock;
-  private final FailureMode failureMode;
+  private final EngineOptions options;
+  /** Upstream multiplies in float32 ({@code float32(limit) * nearLimitRatio}); so do we, to agree. */
+  private final float nearLimitRatio;
+  private final OverLimitCache localCache; // null when off
+  private final RateLimitMetrics metrics;
   private final LongAdder storeErrors = new LongAdder();
 
   /**
+   * An engine with {@link EngineOptions#DEFAULTS} but {@code failureMode}, whose metrics go to a
+   * registry of its own.
+   *
    * @param config the current snapshot, read once per request (e.g. {@code AtomicReference::get})
    */
   public RateLimitEngine(Supplier<RateLimitConfig> config, CounterStore store, Clock clock, FailureMode failureMode) {
+    this(config, store, clock, EngineOptions.DEFAULTS.withFailureMode(failureMode), new SimpleMeterRegistry());
+  }
+
+  /**
+   * @param config the current snapshot, read once per request (e.g. {@code AtomicReference::get})
+   * @param registry where the per-descriptor and store meters are registered
+   */
+  public RateLimitEngine(Supplier<RateLimitConfig> config, CounterStore store, Clock clock, EngineOptions options,
+      MeterRegistry registry) {
     this.config = Objects.requireNonNull(config, "config");
     this.store = Objects.requireNonNull(store, "store");
     this.clock = Objects.requireNonNull(clock, "clock");
-    this.failureMode = Objects.requireNonNull(failureMode, "failureMode");
+    this.options = Objects.requireNonNull(options, "options");
+    this.nearLimitRatio = (float) options.nearLimitRatio();
+    this.localCache = options.localCacheMaxEntries() == 0 ? null : new OverLimitCache(options.localCacheMaxEntries(),
+        clock);
+    this.metrics = new RateLimitMetrics(Objects.requireNonNull(registry, "registry"), options.maxMetricSeries());
   }
 
   /**
@@ -105,28 +156,46 @@ public final class RateLimitEngine {
       }
     }
 
-    long nowMillis = clock.millis();
-    long now = Math.floorDiv(nowMillis, 1000);
-    List<Hit> hits = new ArrayList<>(n);
-    int[] counted = new int[n];
+    Instant instant = clock.now();
+    long now = instant.getEpochSecond();
+    // Per descriptor index: the counter, the hits asked for, the stats; null/0 when not counted.
+    CounterKey[] keys = new CounterKey[n];
+    long[] hits = new long[n];
+    RateLimitMetrics.LimitStats[] stats = new RateLimitMetrics.LimitStats[n];
+    boolean[] cachedOver = new boolean[n];
+    boolean anyCachedOver = false;
+    int toStore = 0;
     for (int i = 0; i < n; i++) {
       RateLimit limit = limits[i];
       if (limit == null || limit.unlimited()) {
         continue;
       }
       Descriptor descriptor = descriptors.get(i);
-      long addend = descriptor.hitsAddend() == Descriptor.UNSET ? requestHits : descriptor.hitsAddend();
-      hits.add(Hit.of(CounterKey.of(domain, descriptor.entries()), limit, addend));
-      counted[i] = hits.size();
+      keys[i] = CounterKey.of(domain, descriptor.entries());
+      hits[i] = descriptor.hitsAddend() == Descriptor.UNSET ? requestHits : descriptor.hitsAddend();
+      stats[i] = metrics.stats(domain, limit, descriptor);
+      stats[i].totalHits(hits[i]);
+      if (localCache != null && cacheable(limit)
+          && localCache.isOver(keys[i], limit.windowSeconds(), now, limit.requestsPerUnit())) {
+        cachedOver[i] = true;
+        anyCachedOver = true;
+      } else {
+        toStore++;
+      }
     }
+
+    // The store: outcomes[i] of adding added[i] to counter i, for every counter not cached over.
     Outcome[] outcomes = null;
+    long[] added;
     boolean storeFailed = false;
-    if (!hits.isEmpty()) {
+    if (toStore > 0) {
       try {
-        outcomes = store.hit(hits, nowMillis);
+        added = hitsToAdd(domain, keys, hits, limits, cachedOver, anyCachedOver, instant);
+        outcomes = count(domain, keys, limits, added, cachedOver, instant);
       } catch (RuntimeException e) {
         // Any store failure, not just StoreException: the request path never throws.
         storeErrors.increment();
+        metrics.storeError(domain);
         storeFailed = true;
       }
     }
@@ -142,20 +211,36 @@ public final class RateLimitEngine {
       } else if (limit.unlimited()) {
         status = DescriptorStatus.UNLIMITED;
       } else {
+        long window = limit.windowSeconds();
+        Duration reset = Duration.ofSeconds(window - Math.floorMod(now, window));
         CurrentLimit current = new CurrentLimit(limit.requestsPerUnit(), limit.unit(), limit.name());
-        if (storeFailed) {
-          long window = limit.windowSeconds();
-          Duration reset = Duration.ofSeconds(window - Math.floorMod(now, window));
-          status = failureMode == FailureMode.ALLOW
-              ? new DescriptorStatus(Code.OK, current, limit.requestsPerUnit(), reset)
+        long rpu = limit.requestsPerUnit();
+        if (cachedOver[i]) {
+          stats[i].overLimit(hits[i]);
+          stats[i].overLimitWithLocalCache(hits[i]);
+          if (limit.shadowMode()) {
+            stats[i].shadowMode(hits[i]);
+          }
+          status = new DescriptorStatus(limit.shadowMode() ? Code.OK : Code.OVER_LIMIT, current, 0, reset);
+        } else if (storeFailed) {
+          status = options.failureMode() == FailureMode.ALLOW
+              ? new DescriptorStatus(Code.OK, current, rpu, reset)
               : new DescriptorStatus(Code.OVER_LIMIT, current, 0, reset);
         } else {
-          Outcome outcome = outcomes[counted[i] - 1];
-          Code code = outcome.over() && !limit.shadowMode() ? Code.OVER_LIMIT : Code.OK;
+          Outcome outcome = outcomes[i];
+          long count = outcome.count();
+          long before = Math.max(0, count - hits[i]);
+          boolean over = outcome.over();
+          countStats(stats[i], limit.shadowMode(), outcome.capacity(), hits[i], before, count);
+          if (over && localCache != null && cacheable(limit)) {
+            localCache.put(keys[i], limit.windowSeconds(), count, instant);
+          }
+          Code code = over && !limit.shadowMode() ? Code.OVER_LIMIT : Code.OK;
           status = new DescriptorStatus(code, current, outcome.remaining(), Duration.ofMillis(outcome.resetMillis()));
           if (code == Code.OVER_LIMIT && outcome.firstOver()) {
-            // This request is the counter's first refused one in its window (or, for a token
-            // bucket, since the last admitted one); check-only hits of 0 never are.
+            // The counter's first refused request in its window (for a fixed window: the one whose
+            // hits carried the count across the limit; reads never are), or for a token bucket the
+            // first since the last admitted one.
             if (throttled == null) {
               throttled = new ArrayList<>(1);
             }
@@ -168,16 +253,120 @@ public final class RateLimitEngine {
       }
       statuses.add(status);
     }
+    if (overall == Code.OVER_LIMIT && options.shadowMode()) {
+      // Upstream's SHADOW_MODE: the statuses stay as they are; nothing is denied, so nothing is
+      // reported as throttled either.
+      overall = Code.OK;
+      metrics.globalShadowMode();
+      throttled = null;
+    }
     return new RateLimitDecision(overall, statuses, storeFailed, throttled == null ? List.of() : throttled);
+  }
+
+  /**
+   * The hits to add to each counter going to the store: the hits asked for, unless
+   * stop-incrementing is on (see the class comment), which may cost one store call to read.
+   */
+  private long[] hitsToAdd(String domain, CounterKey[] keys, long[] hits, RateLimit[] limits, boolean[] cachedOver,
+      boolean anyCachedOver, Instant now) {
+    if (!options.stopIncrementWhenOverLimit()) {
+      return hits;
+    }
+    long[] added = new long[hits.length];
+    if (anyCachedOver) {
+      return added; // all zero: read only
+    }
+    Outcome[] current = count(domain, keys, limits, added, cachedOver, now);
+    boolean anyWouldExceed = false;
+    boolean[] wouldExceed = new boolean[hits.length];
+    for (int i = 0; i < hits.length; i++) {
+      if (keys[i] != null && !cachedOver[i] && current[i].count() + hits[i] > current[i].capacity()) {
+        wouldExceed[i] = true;
+        anyWouldExceed = true;
+      }
+    }
+    for (int i = 0; i < hits.length; i++) {
+      added[i] = !anyWouldExceed || wouldExceed[i] ? hits[i] : 0;
+    }
+    return added;
+  }
+
+  /**
+   * One store call: counts {@code add[i]} hits on every counter {@code keys[i]} that is set and
+   * not cached over, each by its limit's algorithm, in request order, and returns the outcomes by
+   * descriptor index (null where not counted). The only place the engine talks to the
+   * {@link CounterStore}; timed per domain.
+   */
+  private Outcome[] count(String domain, CounterKey[] keys, RateLimit[] limits, long[] add, boolean[] cachedOver,
+      Instant now) {
+    List<Hit> batch = new ArrayList<>(keys.length);
+    for (int i = 0; i < keys.length; i++) {
+      if (keys[i] != null && !cachedOver[i]) {
+        batch.add(Hit.of(keys[i], limits[i], add[i]));
+      }
+    }
+    long started = clock.nanoTime();
+    Outcome[] results;
+    try {
+      results = store.hit(batch, now.toEpochMilli());
+    } finally {
+      metrics.storeLatency(domain, clock.nanoTime() - started);
+    }
+    Outcome[] outcomes = new Outcome[keys.length];
+    for (int i = 0, b = 0; i < keys.length; i++) {
+      if (keys[i] != null && !cachedOver[i]) {
+        outcomes[i] = results[b++];
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * Upstream's stats for one limit counted in the store (see the class comment); {@code rpu} is
+   * what the count is compared with: the limit, or a token bucket's burst.
+   */
+  private void countStats(RateLimitMetrics.LimitStats stats, boolean shadowMode, long rpu, long hits, long before,
+      long count) {
+    long near = (long) Math.floor((float) rpu * nearLimitRatio);
+    if (count > rpu) {
+      long overHits = before >= rpu ? hits : count - rpu;
+      stats.overLimit(overHits);
+      if (before < rpu) {
+        stats.nearLimit(rpu - Math.max(near, before));
+      }
+      if (shadowMode) {
+        stats.shadowMode(overHits);
+      }
+    } else {
+      if (count > near) {
+        stats.nearLimit(before >= near ? hits : count - near);
+      }
+      stats.withinLimit(hits);
+    }
+  }
+
+  /** Only fixed windows stay over until their window ends. */
+  private static boolean cacheable(RateLimit limit) {
+    return limit.algorithm() == Algorithm.FIXED_WINDOW;
   }
 
   /** What a store failure is answered with. */
   public FailureMode failureMode() {
-    return failureMode;
+    return options.failureMode();
+  }
+
+  /** The options this engine decides with. */
+  public EngineOptions options() {
+    return options;
   }
 
   /** Store failures answered by the failure mode since start. */
   public long storeErrors() {
     return storeErrors.sum();
+  }
+
+  /** Entries in the local over-limit cache (0 when it is off). */
+  long localCacheSize() {
+    return localCache == null ? 0 : localCache.size();
   }
 }

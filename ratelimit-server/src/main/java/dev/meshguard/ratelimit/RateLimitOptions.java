@@ -16,6 +16,13 @@ import java.util.Objects;
  *     {@code failure_mode_deny: false}) or {@code deny}
  * @param reloadInterval how often {@code configDir} is polled for changes
  * @param maxCounters the memory store's bound on live counters
+ * @param shadowMode upstream's {@code SHADOW_MODE}: see {@link EngineOptions#shadowMode()}
+ * @param stopIncrementWhenOverLimit upstream's {@code STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT}:
+ *     see {@link EngineOptions#stopIncrementWhenOverLimit()}
+ * @param nearLimitRatio upstream's {@code NEAR_LIMIT_RATIO}, 0.8 by default
+ * @param responseHeaders upstream's {@code LIMIT_RESPONSE_HEADERS_ENABLED} and header names
+ * @param localCacheMaxEntries the local over-limit cache's bound, 0 to turn it off
+ * @param maxMetricSeries the bound on per-descriptor metric series
  * @param store where counters live: {@code memory}, {@code redis://host:port},
  *     {@code redis-cluster://host:port,host:port} or {@code redis-sentinel://host:port,.../master}
  *     ({@link StoreUri})
@@ -28,6 +35,12 @@ public record RateLimitOptions(
     FailureMode failureMode,
     @Range(min = "10ms", max = "1h") Duration reloadInterval,
     @Range(min = "1") int maxCounters,
+    boolean shadowMode,
+    boolean stopIncrementWhenOverLimit,
+    @Range(min = "0", max = "1") double nearLimitRatio,
+    ResponseHeaders responseHeaders,
+    @Range(min = "0") int localCacheMaxEntries,
+    @Range(min = "1") int maxMetricSeries,
     @NotBlank String store,
     RedisOptions redis) {
 
@@ -35,17 +48,17 @@ public record RateLimitOptions(
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 8081;
   public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(2);
-
   public static final String DEFAULT_STORE = "memory";
 
   public static final RateLimitOptions DEFAULTS = new RateLimitOptions(DEFAULT_CONFIG_DIR, DEFAULT_HOST, DEFAULT_PORT,
-      FailureMode.ALLOW, DEFAULT_RELOAD_INTERVAL, MemoryStore.DEFAULT_MAX_ENTRIES, DEFAULT_STORE, RedisOptions.DEFAULTS);
+      FailureMode.ALLOW, DEFAULT_RELOAD_INTERVAL, MemoryStore.DEFAULT_MAX_ENTRIES);
 
   public RateLimitOptions {
     Objects.requireNonNull(configDir, "configDir");
     Objects.requireNonNull(host, "host");
     Objects.requireNonNull(failureMode, "failureMode");
     Objects.requireNonNull(reloadInterval, "reloadInterval");
+    Objects.requireNonNull(responseHeaders, "responseHeaders");
     if (host.isBlank()) {
       throw new IllegalArgumentException("host must not be blank");
     }
@@ -58,15 +71,21 @@ public record RateLimitOptions(
     if (maxCounters <= 0) {
       throw new IllegalArgumentException("maxCounters must be positive, found " + maxCounters);
     }
+    // The engine's own checks (ratio, cache and series bounds), at load time rather than at start.
+    new EngineOptions(failureMode, shadowMode, stopIncrementWhenOverLimit, nearLimitRatio, localCacheMaxEntries,
+        maxMetricSeries);
     Objects.requireNonNull(store, "store");
     Objects.requireNonNull(redis, "redis");
     StoreUri.parse(store); // refuses a malformed store now, with what the forms are
   }
 
-  /** The memory store and default Redis options. */
+  /** The server and memory store settings, with the engine's and Redis's at their defaults. */
   public RateLimitOptions(Path configDir, String host, int port, FailureMode failureMode, Duration reloadInterval,
       int maxCounters) {
-    this(configDir, host, port, failureMode, reloadInterval, maxCounters, DEFAULT_STORE, RedisOptions.DEFAULTS);
+    this(configDir, host, port, failureMode, reloadInterval, maxCounters, EngineOptions.DEFAULTS.shadowMode(),
+        EngineOptions.DEFAULTS.stopIncrementWhenOverLimit(), EngineOptions.DEFAULTS.nearLimitRatio(),
+        ResponseHeaders.DEFAULTS, EngineOptions.DEFAULTS.localCacheMaxEntries(),
+        EngineOptions.DEFAULTS.maxMetricSeries(), DEFAULT_STORE, RedisOptions.DEFAULTS);
   }
 
   /** {@link #store()}, parsed. */
@@ -74,23 +93,48 @@ public record RateLimitOptions(
     return StoreUri.parse(store);
   }
 
-  public RateLimitOptions withStore(String newStore) {
-    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, newStore, redis);
-  }
-
-  public RateLimitOptions withRedis(RedisOptions newRedis) {
-    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, store, newRedis);
+  /** What the engine needs of these options. */
+  public EngineOptions engineOptions() {
+    return new EngineOptions(failureMode, shadowMode, stopIncrementWhenOverLimit, nearLimitRatio, localCacheMaxEntries,
+        maxMetricSeries);
   }
 
   public RateLimitOptions withConfigDir(Path dir) {
-    return new RateLimitOptions(dir, host, port, failureMode, reloadInterval, maxCounters, store, redis);
+    return new RateLimitOptions(dir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis);
   }
 
   public RateLimitOptions withPort(int newPort) {
-    return new RateLimitOptions(configDir, host, newPort, failureMode, reloadInterval, maxCounters, store, redis);
+    return new RateLimitOptions(configDir, host, newPort, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis);
   }
 
   public RateLimitOptions withFailureMode(FailureMode mode) {
-    return new RateLimitOptions(configDir, host, port, mode, reloadInterval, maxCounters, store, redis);
+    return new RateLimitOptions(configDir, host, port, mode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis);
+  }
+
+  /** These options with the engine's settings replaced (the failure mode included). */
+  public RateLimitOptions withEngineOptions(EngineOptions engine) {
+    return new RateLimitOptions(configDir, host, port, engine.failureMode(), reloadInterval, maxCounters,
+        engine.shadowMode(), engine.stopIncrementWhenOverLimit(), engine.nearLimitRatio(), responseHeaders,
+        engine.localCacheMaxEntries(), engine.maxMetricSeries(), store, redis);
+  }
+
+  public RateLimitOptions withResponseHeaders(ResponseHeaders headers) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, headers, localCacheMaxEntries, maxMetricSeries, store, redis);
+  }
+
+  public RateLimitOptions withStore(String newStore) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, newStore,
+        redis);
+  }
+
+  public RateLimitOptions withRedis(RedisOptions newRedis) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
+        newRedis);
   }
 }

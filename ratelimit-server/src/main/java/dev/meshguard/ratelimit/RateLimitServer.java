@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  * The rate limit server: a config directory, a {@link CounterStore} ({@link MemoryStore}, or
  * {@link RedisStore} as {@link RateLimitOptions#store()} says), the {@link RateLimitEngine} and
  * {@link RateLimitService} on a {@link GrpcServer}, and the {@code ratelimit} component of
- * {@code /status}.
+ * {@code /status}. The engine's per-descriptor and store meters ({@link RateLimitMetrics}) go to
+ * the registry given to {@link #start}, which the admin server's {@code /metrics} scrapes.
  *
  * <h2>Reload</h2>
  * The directory is polled every {@link RateLimitOptions#reloadInterval()} on the injected
@@ -68,7 +69,6 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private final LongAdder reloads = new LongAdder();
   private final LongAdder loadErrors = new LongAdder();
   private final CounterStore store;
-  private final MeteredStore metered;
   private final String storeName;
   private final RateLimitEngine engine;
   private final RateLimitService service;
@@ -78,7 +78,8 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private ScheduledFuture<?> poll;
   private ScheduledFuture<?> purge;
 
-  private RateLimitServer(RateLimitOptions options, Clock clock, Snapshot first, ThrottleListener listener) {
+  private RateLimitServer(RateLimitOptions options, Clock clock, Snapshot first, ThrottleListener listener,
+      MeterRegistry registry) {
     this.configDir = options.configDir();
     this.current = new AtomicReference<>(first);
     this.lastSeenHash = first.revision();
@@ -88,9 +89,8 @@ public final class RateLimitServer implements AutoCloseable, Component {
       default -> RedisStore.connect(uri, options.redis());
     };
     this.storeName = uri.toString();
-    this.metered = new MeteredStore(store, clock);
-    this.engine = new RateLimitEngine(() -> current.get().config(), metered, clock, options.failureMode());
-    this.service = new RateLimitService(engine, listener);
+    this.engine = new RateLimitEngine(() -> current.get().config(), store, clock, options.engineOptions(), registry);
+    this.service = new RateLimitService(engine, listener, options.responseHeaders());
   }
 
   /**
@@ -120,7 +120,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(registry, "registry");
     Snapshot first = load(options.configDir(), hashOrThrow(options.configDir()));
-    RateLimitServer server = new RateLimitServer(options, clock, first, listener);
+    RateLimitServer server = new RateLimitServer(options, clock, first, listener, registry);
     server.registerMeters(registry);
     try {
       server.grpc = GrpcServer.builder()
@@ -247,9 +247,6 @@ public final class RateLimitServer implements AutoCloseable, Component {
         .description("Rate limit configurations loaded after start").register(registry);
     FunctionCounter.builder("meshguard.ratelimit.config.load.errors", loadErrors, LongAdder::sum)
         .description("Rate limit config reloads refused; the last good config kept serving").register(registry);
-    FunctionCounter.builder("meshguard.ratelimit.store.errors", engine, RateLimitEngine::storeErrors)
-        .description("Store failures answered by the failure mode").register(registry);
-    metered.register(registry);
     FunctionCounter.builder("meshguard.ratelimit.internal.errors", service, RateLimitService::internalErrors)
         .description("Requests answered by the failure mode after an unexpected error").register(registry);
   }

@@ -30,6 +30,9 @@ import java.util.concurrent.atomic.LongAdder;
  *       {@code duration_until_reset}; the last two only as the engine decides them.
  * </ul>
  *
+ * <p>{@code response_headers_to_add}: when {@link ResponseHeaders#enabled()}, the three
+ * {@code RateLimit-*} headers of one status, chosen as upstream does (see {@link ResponseHeaders}).
+ *
  * <p>Errors: an empty domain or descriptor list is {@code INVALID_ARGUMENT} with upstream's
  * message (upstream answers a plain error, i.e. {@code UNKNOWN}; the issue asks for the more
  * precise code). So is a request beyond {@link #MAX_DESCRIPTORS} or {@link #MAX_ENTRIES} — Envoy
@@ -60,6 +63,7 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
 
   private final RateLimitEngine engine;
   private final ThrottleListener listener;
+  private final ResponseHeaders headers;
   private final LongAdder internalErrors = new LongAdder();
 
   public RateLimitService(RateLimitEngine engine) {
@@ -68,8 +72,17 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
 
   /** @param listener told of each counter's first over-limit hit per window */
   public RateLimitService(RateLimitEngine engine, ThrottleListener listener) {
+    this(engine, listener, ResponseHeaders.DEFAULTS);
+  }
+
+  /**
+   * @param listener told of each counter's first over-limit hit per window
+   * @param headers whether and how to add the {@code RateLimit-*} response headers
+   */
+  public RateLimitService(RateLimitEngine engine, ThrottleListener listener, ResponseHeaders headers) {
     this.engine = Objects.requireNonNull(engine, "engine");
     this.listener = Objects.requireNonNull(listener, "listener");
+    this.headers = Objects.requireNonNull(headers, "headers");
   }
 
   @Override
@@ -85,7 +98,7 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
     try {
       descriptors = descriptors(request);
       decision = engine.decide(request.getDomain(), descriptors, Integer.toUnsignedLong(request.getHitsAddend()));
-      response = toResponse(decision);
+      response = toResponse(decision, headers);
     } catch (RuntimeException e) {
       // A bug, not a store failure (the engine answers those): fail as configured, visibly.
       internalErrors.increment();
@@ -167,11 +180,50 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
   }
 
   static RateLimitResponse toResponse(RateLimitDecision decision) {
+    return toResponse(decision, ResponseHeaders.DEFAULTS);
+  }
+
+  static RateLimitResponse toResponse(RateLimitDecision decision, ResponseHeaders headers) {
     RateLimitResponse.Builder response = RateLimitResponse.newBuilder().setOverallCode(code(decision.overallCode()));
     for (DescriptorStatus status : decision.statuses()) {
       response.addStatuses(toProto(status));
     }
+    if (headers.enabled()) {
+      DescriptorStatus chosen = headerStatus(decision.statuses());
+      if (chosen != null) {
+        response.addResponseHeadersToAdd(header(headers.limitHeader(), chosen.currentLimit().requestsPerUnit()))
+            .addResponseHeadersToAdd(header(headers.remainingHeader(), chosen.limitRemaining()))
+            .addResponseHeadersToAdd(header(headers.resetHeader(), chosen.durationUntilReset().getSeconds()));
+      }
+    }
     return response.build();
+  }
+
+  /**
+   * The status the {@code RateLimit-*} headers describe, as upstream's
+   * {@code shouldRateLimitWorker} picks it: the lowest {@code limit_remaining} below UINT32_MAX
+   * among statuses with a limit (the first of equals), but any OVER_LIMIT status replaces it (the
+   * last such). Null when no status has a limit.
+   */
+  static DescriptorStatus headerStatus(List<DescriptorStatus> statuses) {
+    DescriptorStatus chosen = null;
+    long lowest = RateLimit.UINT32_MAX;
+    for (DescriptorStatus status : statuses) {
+      if (status.currentLimit() != null && status.limitRemaining() < lowest) {
+        chosen = status;
+        lowest = status.limitRemaining();
+      }
+      if (status.code() == Code.OVER_LIMIT && status.currentLimit() != null) {
+        chosen = status;
+        lowest = 0;
+      }
+    }
+    return chosen;
+  }
+
+  private static io.envoyproxy.envoy.config.core.v3.HeaderValue header(String name, long value) {
+    return io.envoyproxy.envoy.config.core.v3.HeaderValue.newBuilder().setKey(name).setValue(Long.toString(value))
+        .build();
   }
 
   private static RateLimitResponse.DescriptorStatus toProto(DescriptorStatus status) {

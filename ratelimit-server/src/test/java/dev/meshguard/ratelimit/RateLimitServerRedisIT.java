@@ -63,7 +63,7 @@ class RateLimitServerRedisIT {
         assertThat(remaining).containsExactly(2, 1, 0, 0);
         assertThat(codes).containsExactly(RateLimitResponse.Code.OK, RateLimitResponse.Code.OK,
             RateLimitResponse.Code.OK, RateLimitResponse.Code.OVER_LIMIT);
-        assertThat(registry.get("meshguard.ratelimit.store.latency").tag("outcome", "ok").timer().count())
+        assertThat(registry.get("meshguard.ratelimit.store.latency").tag("domain", "envoy").timer().count())
             .isEqualTo(2);
       } finally {
         toA.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

@@ -51,4 +51,21 @@ class ThrottledTest {
     assertThat(second.statuses().get(0).limitRemaining()).as("the shadow counter is over").isZero();
     assertThat(second.throttled()).isEmpty();
   }
+
+  @Test
+  void onceAlsoWhenStoppingIncrementsOrAnsweringFromTheLocalCache() throws Exception {
+    RateLimitConfig config = RateLimitConfig.parse("d.yaml", CONFIG);
+    for (EngineOptions options : List.of(EngineOptions.DEFAULTS.withLocalCacheMaxEntries(0),
+        EngineOptions.DEFAULTS.withStopIncrementWhenOverLimit(true),
+        EngineOptions.DEFAULTS.withStopIncrementWhenOverLimit(true).withLocalCacheMaxEntries(0))) {
+      RateLimitEngine engine = new RateLimitEngine(() -> config, new MemoryStore(clock), clock, options,
+          new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+      List<Descriptor> request = List.of(Descriptor.of("k", "x"), Descriptor.of("k", "y"));
+      int crossings = 0;
+      for (int i = 0; i < 8; i++) {
+        crossings += engine.decide("d", request, 1).throttled().size();
+      }
+      assertThat(crossings).as("each of the two counters crosses once; %s", options).isEqualTo(2);
+    }
+  }
 }

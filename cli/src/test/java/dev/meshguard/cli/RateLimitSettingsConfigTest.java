@@ -1,0 +1,77 @@
+package dev.meshguard.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.ratelimit.EngineOptions;
+import dev.meshguard.ratelimit.RateLimitOptions;
+import dev.meshguard.ratelimit.ResponseHeaders;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The server-wide settings of envoyproxy/ratelimit as meshguard config keys: their defaults are
+ * upstream's ({@code src/settings/settings.go}), the file and {@code MESHGUARD_*} variables set
+ * them, and mistakes are refused with their positions.
+ */
+class RateLimitSettingsConfigTest {
+  @TempDir
+  Path dir;
+
+  private RateLimitOptions load(String yaml, Map<String, String> env) throws Exception {
+    Path config = dir.resolve("meshguard.yaml");
+    Files.writeString(config, yaml);
+    ConfigOptions options = new ConfigOptions();
+    options.configFile = config;
+    return options.load(RateLimitServerConfig.DEFAULTS, env).ratelimit();
+  }
+
+  @Test
+  void defaultsAreUpstreams() throws Exception {
+    RateLimitOptions options = load("{}\n", Map.of());
+    assertThat(options.shadowMode()).as("SHADOW_MODE default false").isFalse();
+    assertThat(options.stopIncrementWhenOverLimit()).as("STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT default false")
+        .isFalse();
+    assertThat(options.nearLimitRatio()).as("NEAR_LIMIT_RATIO default 0.8").isEqualTo(0.8);
+    assertThat(options.responseHeaders()).isEqualTo(new ResponseHeaders(false, "RateLimit-Limit",
+        "RateLimit-Remaining", "RateLimit-Reset"));
+  }
+
+  @Test
+  void theFileAndTheEnvironmentSetThem() throws Exception {
+    RateLimitOptions options = load("""
+        ratelimit:
+          stop_increment_when_over_limit: true
+          near_limit_ratio: 0.9
+          response_headers:
+            enabled: true
+            limit_header: X-RateLimit-Limit
+          local_cache_max_entries: 0
+          max_metric_series: 500
+        """, Map.of("MESHGUARD_RATELIMIT_SHADOW_MODE", "true"));
+    assertThat(options.engineOptions()).isEqualTo(new EngineOptions(dev.meshguard.ratelimit.FailureMode.ALLOW, true,
+        true, 0.9, 0, 500));
+    assertThat(options.responseHeaders()).isEqualTo(new ResponseHeaders(true, "X-RateLimit-Limit",
+        "RateLimit-Remaining", "RateLimit-Reset"));
+  }
+
+  @Test
+  void mistakesAreRefusedWithTheirPositions() throws Exception {
+    assertThatThrownBy(() -> load("""
+        ratelimit:
+          near_limit_ratio: 1.5
+          response_headers:
+            reset_header: "Rate Limit Reset"
+          shadow_mode: maybe
+        """, Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(":2:21: ratelimit.near_limit_ratio: must be between 0 and 1, found 1.5")
+        .hasMessageContaining(":4:5: ratelimit.response_headers: reset_header must be an HTTP header name "
+            + "(RFC 9110 token), found 'Rate Limit Reset'")
+        .hasMessageContaining(":5:16: ratelimit.shadow_mode: ");
+  }
+}

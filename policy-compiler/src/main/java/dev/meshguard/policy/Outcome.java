@@ -1,0 +1,7 @@
+package dev.meshguard.policy;
+
+/** What the request gets. */
+public enum Outcome {
+  ALLOW,
+  DENY
+}
