@@ -56,9 +56,10 @@ import reactor.core.Disposable;
  * cannot interleave with another caller's. On Redis Cluster a script may only touch keys of one
  * slot, so the counters are grouped by slot (every key of one descriptor carries the same hash
  * tag, see {@link StoreKeys}) and the groups are sent at once, one script call each, and awaited
- * together: latency is one round trip whatever the number of descriptors. The script is sent as
- * EVALSHA; a server that does not know it yet (new, restarted, failed over) answers NOSCRIPT and
- * gets one EVAL, which also caches it.
+ * together: latency is one round trip whatever the number of descriptors. The script is loaded
+ * when the store connects (on a cluster: on every master, and again whenever the topology
+ * changes) and sent as EVALSHA; a server that still does not know it (restarted, failed over)
+ * answers NOSCRIPT and gets one EVAL, which also caches it.
  *
  * <h2>Time</h2>
  * The script is given the engine's clock (Unix milliseconds), not Redis's {@code TIME}: windows
