@@ -81,7 +81,7 @@ public final class RedisStore implements CounterStore {
 
   private static final System.Logger LOG = System.getLogger(RedisStore.class.getName());
 
-  /** The Lua script and its SHA-1, as EVALSHA names it. */
+  /** The Lua script ({@code ratelimit.lua} next to this class). */
   static final String SCRIPT = loadScript();
 
   private static final Duration RECONNECT_MIN = Duration.ofMillis(10);
