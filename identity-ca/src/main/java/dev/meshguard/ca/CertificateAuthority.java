@@ -112,6 +112,40 @@ public final class CertificateAuthority {
     }
     CaDirectory.requireEmpty(dir);
     KeyPair keyPair = crypto.generateKeyPair(CaSigner.SETTING, keyAlgorithm);
+    X509Certificate root = newRoot(crypto, clock, trustDomain, keyAlgorithm, options, keyPair);
+    byte[] pkcs8 = keyPair.getPrivate().getEncoded();
+    String rootPem = PemText.certificate(root);
+    CaDirectory.write(dir, pkcs8, rootPem, rootPem, rootPem);
+    // Logs the certificate, never the key.
+    LOG.info(() -> "created a " + keyAlgorithm + " root CA for trust domain " + trustDomain + " in " + dir
+        + ", serial " + root.getSerialNumber().toString(16) + ", valid until " + root.getNotAfter().toInstant());
+    return new CertificateAuthority(crypto, clock, options, trustDomain, root, keyPair.getPrivate(), keyAlgorithm,
+        List.of(root), List.of(root));
+  }
+
+  /**
+   * Creates a self-signed root CA in memory only, as {@link #init} does but writing nothing: the
+   * next root of a {@link RootRotation}, whose key never leaves the process.
+   *
+   * @throws ConfigException when the trust domain is invalid or the key type is refused in this
+   *     crypto mode
+   */
+  public static CertificateAuthority selfSigned(Crypto crypto, Clock clock, String trustDomain,
+      KeyAlgorithm keyAlgorithm, CaOptions options) throws ConfigException {
+    Objects.requireNonNull(keyAlgorithm, "keyAlgorithm");
+    String problem = SpiffeId.validateTrustDomain(Objects.requireNonNull(trustDomain, "trustDomain"));
+    if (problem != null) {
+      throw ConfigException.forSetting("ca.trust_domain", "\"" + trustDomain + "\": " + problem);
+    }
+    KeyPair keyPair = crypto.generateKeyPair(CaSigner.SETTING, keyAlgorithm);
+    X509Certificate root = newRoot(crypto, clock, trustDomain, keyAlgorithm, options, keyPair);
+    return new CertificateAuthority(crypto, clock, options, trustDomain, root, keyPair.getPrivate(), keyAlgorithm,
+        List.of(root), List.of(root));
+  }
+
+  /** The self-signed root certificate of {@code keyPair}: valid from now (back-dated) for {@link CaOptions#caValidity()}. */
+  private static X509Certificate newRoot(Crypto crypto, Clock clock, String trustDomain, KeyAlgorithm keyAlgorithm,
+      CaOptions options, KeyPair keyPair) throws ConfigException {
     Instant now = clock.now();
     BigInteger serial = randomSerial(crypto);
     X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
@@ -135,14 +169,7 @@ public final class CertificateAuthority {
     } catch (CertIOException | RuntimeException e) {
       throw ConfigException.forSetting(CaSigner.SETTING, "cannot create the root certificate: " + e.getMessage());
     }
-    byte[] pkcs8 = keyPair.getPrivate().getEncoded();
-    String rootPem = PemText.certificate(root);
-    CaDirectory.write(dir, pkcs8, rootPem, rootPem, rootPem);
-    // Logs the certificate, never the key.
-    LOG.info(() -> "created a " + keyAlgorithm + " root CA for trust domain " + trustDomain + " in " + dir
-        + ", serial " + root.getSerialNumber().toString(16) + ", valid until " + root.getNotAfter().toInstant());
-    return new CertificateAuthority(crypto, clock, options, trustDomain, root, keyPair.getPrivate(), keyAlgorithm,
-        List.of(root), List.of(root));
+    return root;
   }
 
   /**

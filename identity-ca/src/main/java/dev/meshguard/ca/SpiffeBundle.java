@@ -34,10 +34,22 @@ public final class SpiffeBundle {
    * @param sequence {@code spiffe_sequence}; the caller makes it increase on every content change
    */
   public static String toJson(List<X509Certificate> roots, long sequence, Duration refreshHint) {
+    return toJson(roots, List.of(), sequence, refreshHint);
+  }
+
+  /**
+   * The bundle JSON with JWT authorities too: after the x509-svid keys, one {@code use:
+   * "jwt-svid"} key per JWT signing key, each with its {@code kid} (JWT-SVID.md §6).
+   */
+  public static String toJson(List<X509Certificate> roots, List<JwtSigningKey> jwtKeys, long sequence,
+      Duration refreshHint) {
     ObjectNode bundle = JSON.createObjectNode();
     ArrayNode keys = bundle.putArray("keys");
     for (X509Certificate root : roots) {
       keys.add(jwk(root));
+    }
+    for (JwtSigningKey key : jwtKeys) {
+      keys.add(JSON.valueToTree(key.publicJwk().toJSONObject()));
     }
     bundle.put("spiffe_sequence", sequence);
     bundle.put("spiffe_refresh_hint", refreshHint.toSeconds());

@@ -1,5 +1,7 @@
 package dev.meshguard.policy;
 
+import dev.meshguard.core.config.ConfigException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,6 +29,34 @@ public record MeshConfig(
   /** Istio's defaults: root namespace {@code istio-system}, trust domain {@code cluster.local}. */
   public static final MeshConfig DEFAULT =
       new MeshConfig(DEFAULT_ROOT_NAMESPACE, DEFAULT_TRUST_DOMAIN, List.of(), Map.of(), 0);
+
+  /**
+   * Loads an Istio MeshConfig YAML file ({@code rootNamespace}, {@code trustDomain},
+   * {@code trustDomainAliases}, {@code extensionProviders} of types {@code envoyExtAuthzGrpc} and
+   * {@code envoyExtAuthzHttp}, {@code defaultConfig.gatewayTopology.numTrustedProxies}), or the
+   * {@code istio} ConfigMap that carries it as the string {@code data.mesh}, or the {@code meshConfig}
+   * section of Helm values or an IstioOperator ({@code spec.meshConfig}). Fields meshguard does
+   * not use are ignored; unset ones take Istio's defaults ({@link #DEFAULT}); an ext_authz provider
+   * without a timeout gets 1s.
+   *
+   * @throws ConfigException with every mistake, each as {@code file:line:column: path: message}
+   *     (inside {@code data.mesh}, at the line of the file the mistake is on)
+   */
+  public static MeshConfig load(Path file) throws ConfigException {
+    Objects.requireNonNull(file, "file");
+    return MeshConfigReader.load(file);
+  }
+
+  /**
+   * Parses MeshConfig text as {@link #load} reads a file.
+   *
+   * @param sourceName the name errors carry; ending in {@code .json} selects JSON
+   */
+  public static MeshConfig parse(String sourceName, String text) throws ConfigException {
+    Objects.requireNonNull(sourceName, "sourceName");
+    Objects.requireNonNull(text, "text");
+    return MeshConfigReader.parse(sourceName, text);
+  }
 
   public MeshConfig {
     Objects.requireNonNull(rootNamespace, "rootNamespace");

@@ -4,11 +4,15 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A YAML document as the binder sees it: every node knows where it came from. Scalars keep
+ * A YAML (or JSON) document as a tree in which every node knows where it came from. Scalars keep
  * their raw text (YAML 1.1 would read {@code yes} as a boolean and {@code 0777} as octal; the
- * binder decides instead, from the record component's type).
+ * binder decides instead, from the record component's type) and, for formats that care whether a
+ * value was written as a string, the {@link Scalar.Type} the YAML parser resolved.
+ *
+ * <p>Public so that modules reading formats of their own (policy files, mesh config) can use
+ * {@link YamlDocuments} and report errors with the same positions as configuration files.
  */
-sealed interface YamlNode {
+public sealed interface YamlNode {
 
   Mark mark();
 
@@ -33,7 +37,8 @@ sealed interface YamlNode {
       return line > 0;
     }
 
-    ConfigError error(String path, String message) {
+    /** A {@link ConfigError} at this mark. */
+    public ConfigError error(String path, String message) {
       return new ConfigError(source, line, column, path, message);
     }
   }
@@ -54,8 +59,33 @@ sealed interface YamlNode {
     }
   }
 
-  /** A plain, quoted or block scalar; {@code text} is what the file says, without quotes. */
-  record Scalar(String text, Mark mark) implements YamlNode {}
+  /**
+   * A plain, quoted or block scalar; {@code text} is what the file says, without quotes.
+   *
+   * @param type what the parser resolved the scalar to: a quoted scalar is always a
+   *     {@link Type#STRING}; a plain one may be a number or a boolean ({@code 8080},
+   *     {@code true}, {@code yes}), as it would be for Kubernetes
+   */
+  record Scalar(String text, Mark mark, Type type) implements YamlNode {
+
+    /** The resolved type of a scalar. */
+    public enum Type {
+      STRING,
+      INTEGER,
+      FLOAT,
+      BOOLEAN
+    }
+
+    public Scalar {
+      Objects.requireNonNull(text, "text");
+      Objects.requireNonNull(type, "type");
+    }
+
+    /** A string scalar, as flags and environment variables give them. */
+    public Scalar(String text, Mark mark) {
+      this(text, mark, Type.STRING);
+    }
+  }
 
   /** {@code null}, {@code ~}, or nothing after the colon. */
   record Null(Mark mark) implements YamlNode {}

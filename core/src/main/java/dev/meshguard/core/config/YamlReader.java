@@ -1,9 +1,11 @@
 package dev.meshguard.core.config;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import dev.meshguard.core.config.YamlNode.Alias;
@@ -25,8 +27,8 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.reader.ReaderException;
 
 /**
- * Reads one YAML document into a {@link YamlNode} tree with Jackson's streaming YAML parser
- * (SnakeYAML's event parser underneath), which gives every token a line and column.
+ * Reads YAML documents (and JSON) into {@link YamlNode} trees with Jackson's streaming parsers
+ * (SnakeYAML's event parser underneath for YAML), which give every token a line and column.
  *
  * <p>A syntax error stops the read: nothing after it can be trusted. A repeated key is only an
  * error, reported at the repeat, and reading goes on so the binder can find the other mistakes;
@@ -40,10 +42,16 @@ final class YamlReader {
   /** SnakeYAML's limit on the document size, in code points. */
   static final int MAX_CODE_POINTS = 4 << 20;
 
+  /** The limit of {@link #readAll} and {@link #readJson}: a stream of many documents may be larger. */
+  static final int MAX_STREAM_CODE_POINTS = 32 << 20;
+
   // The builder, unlike new YAMLFactory(), leaves EMPTY_STRING_AS_NULL off: "key:" must be null.
-  private static final YAMLFactory FACTORY = YAMLFactory.builder()
-      .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
-      .loaderOptions(loaderOptions())
+  private static final YAMLFactory FACTORY = yamlFactory(MAX_CODE_POINTS);
+
+  private static final YAMLFactory STREAM_FACTORY = yamlFactory(MAX_STREAM_CODE_POINTS);
+
+  private static final JsonFactory JSON_FACTORY = JsonFactory.builder()
+      .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(MAX_STREAM_CODE_POINTS).build())
       .build();
 
   private final String source;
@@ -54,10 +62,13 @@ final class YamlReader {
     this.errors = errors;
   }
 
-  private static LoaderOptions loaderOptions() {
+  private static YAMLFactory yamlFactory(int codePointLimit) {
     LoaderOptions options = new LoaderOptions();
-    options.setCodePointLimit(MAX_CODE_POINTS);
-    return options;
+    options.setCodePointLimit(codePointLimit);
+    return YAMLFactory.builder()
+        .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
+        .loaderOptions(options)
+        .build();
   }
 
   /**
@@ -68,6 +79,54 @@ final class YamlReader {
    */
   static YamlNode read(String yaml, String source, List<ConfigError> errors) throws ConfigException {
     return new YamlReader(source, errors).read(yaml);
+  }
+
+  /**
+   * Reads every document of a YAML stream ({@code ---} separated), in order. An empty document
+   * (nothing between two separators, or only comments) is a {@link Null}; a stream with no
+   * document at all gives an empty list. Repeated keys are added to {@code errors}.
+   *
+   * @throws ConfigException for a syntax error, or nesting deeper than {@value #MAX_DEPTH}
+   */
+  static List<YamlNode> readAll(String yaml, String source, List<ConfigError> errors) throws ConfigException {
+    YamlReader reader = new YamlReader(source, errors);
+    try (JsonParser parser = STREAM_FACTORY.createParser(yaml)) {
+      List<YamlNode> documents = new ArrayList<>();
+      for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+        documents.add(reader.node(parser, token, "", 1));
+      }
+      return documents;
+    } catch (JsonProcessingException e) {
+      throw new ConfigException(List.of(reader.syntaxError(e, yaml)), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // reading a String does no I/O
+    }
+  }
+
+  /**
+   * Reads one JSON value (RFC 8259; no comments, no trailing commas). Numbers and booleans are
+   * scalars of their {@link Scalar.Type}. Repeated keys are added to {@code errors}.
+   *
+   * @throws ConfigException for a syntax error, trailing content, or nesting deeper than
+   *     {@value #MAX_DEPTH}
+   */
+  static YamlNode readJson(String json, String source, List<ConfigError> errors) throws ConfigException {
+    YamlReader reader = new YamlReader(source, errors);
+    try (JsonParser parser = JSON_FACTORY.createParser(json)) {
+      JsonToken token = parser.nextToken();
+      if (token == null) {
+        return new Null(new Mark(source, 1, 1));
+      }
+      YamlNode root = reader.node(parser, token, "", 1);
+      if (parser.nextToken() != null) {
+        throw new ConfigException(reader.mark(parser).error("", "syntax error: only one JSON value is allowed"));
+      }
+      return root;
+    } catch (JsonProcessingException e) {
+      throw new ConfigException(List.of(reader.syntaxError(e, json)), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // reading a String does no I/O
+    }
   }
 
   private YamlNode read(String yaml) throws ConfigException {
@@ -99,8 +158,17 @@ final class YamlReader {
       case START_OBJECT -> mapping(parser, mark, path, depth);
       case START_ARRAY -> sequence(parser, mark, path, depth);
       case VALUE_NULL -> new Null(mark);
-      case VALUE_STRING, VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT, VALUE_TRUE, VALUE_FALSE, VALUE_EMBEDDED_OBJECT ->
-          ((YAMLParser) parser).isCurrentAlias() ? new Alias(parser.getText(), mark) : new Scalar(parser.getText(), mark);
+      case VALUE_STRING, VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT, VALUE_TRUE, VALUE_FALSE, VALUE_EMBEDDED_OBJECT -> {
+        if (parser instanceof YAMLParser yaml && yaml.isCurrentAlias()) {
+          yield new Alias(parser.getText(), mark);
+        }
+        yield new Scalar(parser.getText(), mark, switch (token) {
+          case VALUE_NUMBER_INT -> Scalar.Type.INTEGER;
+          case VALUE_NUMBER_FLOAT -> Scalar.Type.FLOAT;
+          case VALUE_TRUE, VALUE_FALSE -> Scalar.Type.BOOLEAN;
+          default -> Scalar.Type.STRING;
+        });
+      }
       default -> throw new IllegalStateException("unexpected token " + token + " at " + mark);
     };
   }

@@ -40,12 +40,12 @@ class YamlReaderTest {
         c: *ref
         """);
     assertThat(root).isEqualTo(new Mapping(List.of(
-        new Entry("b", at(1, 1), new Scalar("yes", at(1, 4))),
+        new Entry("b", at(1, 1), new Scalar("yes", at(1, 4), Scalar.Type.BOOLEAN)),
         new Entry("a", at(2, 1), new Sequence(List.of(
-            new Scalar("0777", at(3, 5)),
+            new Scalar("0777", at(3, 5), Scalar.Type.INTEGER),
             new Scalar("quoted", at(4, 5)),
             new Null(at(5, 4)),
-            new Mapping(List.of(new Entry("x", at(6, 6), new Scalar("1.50", at(6, 9)))), at(6, 5))), at(3, 3))),
+            new Mapping(List.of(new Entry("x", at(6, 6), new Scalar("1.50", at(6, 9), Scalar.Type.FLOAT))), at(6, 5))), at(3, 3))),
         new Entry("c", at(7, 1), new Alias("ref", at(7, 4)))), at(1, 1)));
     assertThat(errors).isEmpty();
   }

@@ -7,7 +7,7 @@ import java.util.Objects;
  * One {@code spec.jwtRules[]} entry of a RequestAuthentication (istio/api
  * {@code security/v1beta1/request_authentication.proto}, {@code JWTRule}).
  *
- * @param issuer {@code issuer} (required)
+ * @param issuer {@code issuer}; empty when not set (Istio requires the issuer or the jwksUri)
  * @param audiences {@code audiences}; empty accepts any audience
  * @param jwksUri {@code jwksUri}, or null
  * @param jwks {@code jwks} inline JWK Set JSON, or null
@@ -18,6 +18,9 @@ import java.util.Objects;
  * @param outputClaimToHeaders {@code outputClaimToHeaders}
  * @param forwardOriginalToken {@code forwardOriginalToken}
  * @param timeout {@code timeout} for fetching the JWKS, as written (e.g. {@code 5s}), or null
+ * @param spaceDelimitedClaims {@code spaceDelimitedClaims}: claims besides {@code scope} and
+ *     {@code permission} whose string value is split on spaces into a list (Istio 1.28+); empty
+ *     when not set
  */
 public record JwtRule(
     String issuer,
@@ -30,7 +33,8 @@ public record JwtRule(
     String outputPayloadToHeader,
     List<ClaimToHeader> outputClaimToHeaders,
     boolean forwardOriginalToken,
-    String timeout) {
+    String timeout,
+    List<String> spaceDelimitedClaims) {
 
   public JwtRule {
     Objects.requireNonNull(issuer, "issuer");
@@ -39,6 +43,15 @@ public record JwtRule(
     fromParams = List.copyOf(fromParams);
     fromCookies = List.copyOf(fromCookies);
     outputClaimToHeaders = List.copyOf(outputClaimToHeaders);
+    spaceDelimitedClaims = List.copyOf(spaceDelimitedClaims);
+  }
+
+  /** A rule without {@code spaceDelimitedClaims}. */
+  public JwtRule(String issuer, List<String> audiences, String jwksUri, String jwks, List<JwtHeader> fromHeaders,
+      List<String> fromParams, List<String> fromCookies, String outputPayloadToHeader,
+      List<ClaimToHeader> outputClaimToHeaders, boolean forwardOriginalToken, String timeout) {
+    this(issuer, audiences, jwksUri, jwks, fromHeaders, fromParams, fromCookies, outputPayloadToHeader,
+        outputClaimToHeaders, forwardOriginalToken, timeout, List.of());
   }
 
   /** {@code fromHeaders[]}: a header and the prefix (e.g. {@code "Bearer "}) before the token. */
