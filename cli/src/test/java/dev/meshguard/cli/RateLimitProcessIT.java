@@ -137,7 +137,8 @@ class RateLimitProcessIT {
             "--config-dir", configs.toString(), "--store", redis.uri(), "--port", Integer.toString(port),
             "--admin-port", Integer.toString(FreePorts.port()), "--audit-dir", tmp.resolve("audit").toString()))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    Await.until(Duration.ofSeconds(30), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
+    // A cold JVM plus a Redis connection and its warm-up, on a test machine that may be very busy.
+    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
         () -> "meshguard ratelimit to print its banner; log so far:\n" + readQuietly(log));
     assertThat(Files.readString(log)).contains("store: " + redis.uri());
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();

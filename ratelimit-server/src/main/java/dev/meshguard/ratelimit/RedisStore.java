@@ -266,13 +266,16 @@ public final class RedisStore implements CounterStore {
    * leave the first requests slower (NOSCRIPT is retried with EVAL).
    */
   private void warmUp(StandaloneLink standalone) {
-    long waitMillis = Math.max(options.connectTimeout().toMillis(), options.commandTimeout().toMillis()) * 4;
+    // Two waits at most, however slow Redis is: the load, then all the calls sent at once.
+    long waitMillis = Math.max(options.connectTimeout().toMillis(), options.commandTimeout().toMillis()) * 2;
     try {
       standalone.connection().async().scriptLoad(SCRIPT).get(waitMillis, TimeUnit.MILLISECONDS);
+      List<CompletableFuture<Object>> calls = new ArrayList<>(WARM_UP_CALLS);
       for (int i = 0; i < WARM_UP_CALLS; i++) {
-        standalone.commands().evalsha(sha, ScriptOutputType.MULTI, new String[0], "0", "0")
-            .get(waitMillis, TimeUnit.MILLISECONDS);
+        calls.add(standalone.commands().evalsha(sha, ScriptOutputType.MULTI, new String[0], "0", "0")
+            .toCompletableFuture());
       }
+      CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get(waitMillis, TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
       LOG.log(Level.WARNING, "rate limit store: warm-up on {0} failed: {1}", uri, e.toString());
     } catch (InterruptedException e) {
