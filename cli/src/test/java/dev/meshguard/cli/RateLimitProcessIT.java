@@ -70,7 +70,7 @@ class RateLimitProcessIT {
             "--config-dir", configs.toString(), "--config", settings.toString(), "--port", Integer.toString(port),
             "--admin-port", Integer.toString(adminPort), "--audit-dir", tmp.resolve("audit").toString()))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    Await.until(Duration.ofSeconds(30), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
+    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
         () -> "meshguard ratelimit to print its banner; log so far:\n" + readQuietly(log));
     assertThat(Files.readString(log)).contains("ratelimit  grpc://127.0.0.1:" + port + "  1 domains (edge)");
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
