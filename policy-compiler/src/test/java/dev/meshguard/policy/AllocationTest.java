@@ -29,20 +29,21 @@ class AllocationTest {
         deny("foo", "admin").rule(rule().to(op().paths("/admin*"))));
     var allowed = http("GET", "h", "/api/x?y=1").from("web", "a").jwt(claims("groups", List.of("admins"))).build();
     var denied = http("GET", "h", "/nope").from("web", "b").build();
-    long sink = 0;
-    for (int i = 0; i < 50_000; i++) {
-      sink += engine.evaluate(allowed, null).allowed() ? 1 : 0;
-      sink += engine.evaluate(denied, null).allowed() ? 1 : 0;
-    }
+    // Measured in rounds until C2 has compiled the path (its escape analysis removes the
+    // protobuf map views); a loaded machine may compile late, so one quiet round is enough.
     long thread = Thread.currentThread().threadId();
-    long before = mx.getThreadAllocatedBytes(thread);
-    for (int i = 0; i < 10_000; i++) {
-      sink += engine.evaluate(allowed, null).allowed() ? 1 : 0;
-      sink += engine.evaluate(denied, null).allowed() ? 1 : 0;
+    long best = Long.MAX_VALUE;
+    for (int round = 0; round < 40 && best >= 20_000; round++) {
+      long before = mx.getThreadAllocatedBytes(thread);
+      long sink = 0;
+      for (int i = 0; i < 10_000; i++) {
+        sink += engine.evaluate(allowed, null).allowed() ? 1 : 0;
+        sink += engine.evaluate(denied, null).allowed() ? 1 : 0;
+      }
+      best = Math.min(best, mx.getThreadAllocatedBytes(thread) - before);
+      assertThat(sink).isEqualTo(10_000);
     }
-    long bytes = mx.getThreadAllocatedBytes(thread) - before;
-    assertThat(sink).isEqualTo(60_000);
-    // A few hundred bytes of slack for the JVM's own bookkeeping; one object per call would be 640 KB.
-    assertThat(bytes).isLessThan(20_000);
+    // A few hundred bytes of slack for the JVM's own bookkeeping; one object per call would be 320 KB.
+    assertThat(best).isLessThan(20_000);
   }
 }
