@@ -139,7 +139,7 @@ final class JsonLineWriter {
   void endLine(Key name, byte[] bytes) {
     len--; // the closing brace
     key(name.quoted);
-    ensure(bytes.length * 2 + 3);
+    ensure(bytes.length * 2 + 4); // quote, hex, quote, brace, newline
     buf[len++] = '"';
     hex(bytes);
     buf[len++] = '"';

@@ -1,10 +1,14 @@
 package dev.meshguard.cli;
 
+import dev.meshguard.audit.AuditEvent;
+import dev.meshguard.audit.EventIds;
 import dev.meshguard.ca.CaOptions;
 import dev.meshguard.ca.CertificateAuthority;
 import dev.meshguard.ca.IssueResult;
 import dev.meshguard.ca.PemText;
 import dev.meshguard.ca.SpiffeBundle;
+import dev.meshguard.ca.server.CaServer;
+import dev.meshguard.core.Version;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.config.Durations;
 import dev.meshguard.core.crypto.Crypto;
@@ -16,7 +20,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -26,19 +32,84 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * {@code meshguard ca ...}: the SPIFFE certificate authority's offline tools. The CA directory
- * uses Istio's plugged-in CA layout (ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem).
+ * {@code meshguard ca}: the SPIFFE certificate authority as a server (the Istio CA API and the
+ * SPIFFE bundle endpoint, with its admin server and audit log), and {@code meshguard ca
+ * init|issue|bundle}, its offline tools. The CA directory uses Istio's plugged-in CA layout
+ * (ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem). The server runs until SIGINT/SIGTERM,
+ * then closes everything in reverse start order.
  */
 @Command(name = "ca", mixinStandardHelpOptions = true,
-    description = "The SPIFFE certificate authority: create a CA, issue an X.509-SVID offline, print the trust bundle.",
+    description = {"The SPIFFE certificate authority. Without a subcommand: serve the Istio CA API (gRPC over TLS,",
+        "what istio-agent's CA_ADDR points at) and the SPIFFE bundle endpoint, creating a root CA in DIR when it",
+        "holds none; Ctrl-C stops. The subcommands create a CA, issue an X.509-SVID offline, print the bundle."},
     subcommands = {CaCommand.Init.class, CaCommand.Issue.class, CaCommand.Bundle.class})
-final class CaCommand implements Runnable {
+final class CaCommand implements Callable<Integer> {
   @Spec
   private CommandSpec spec;
 
+  @picocli.CommandLine.Mixin
+  private ConfigOptions options;
+
+  @Option(names = "--trust-domain", paramLabel = "TD", description = "The trust domain leaves are issued in (ca.trust_domain).")
+  private String trustDomain;
+
+  @Option(names = "--dir", paramLabel = "DIR",
+      description = "The CA directory (Istio layout); a root CA is created there when it holds none (ca.dir).")
+  private Path dir;
+
+  @Option(names = "--port", paramLabel = "PORT",
+      description = "Istio CA API port; default 15012, istio-agent's default CA port (ca.port).")
+  private Integer port;
+
+  @Option(names = "--bundle-port", paramLabel = "PORT",
+      description = "SPIFFE bundle endpoint (HTTPS) port; default 8443 (ca.bundle_port).")
+  private Integer bundlePort;
+
   @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
+  public Integer call() throws IOException {
+    Map<String, String> flags = new LinkedHashMap<>();
+    if (trustDomain != null) {
+      flags.put("ca.trust_domain", trustDomain);
+    }
+    if (dir != null) {
+      flags.put("ca.dir", dir.toString());
+    }
+    if (port != null) {
+      flags.put("ca.port", port.toString());
+    }
+    if (bundlePort != null) {
+      flags.put("ca.bundle_port", bundlePort.toString());
+    }
+    CaServerConfig config;
+    Crypto crypto;
+    try {
+      config = options.load(CaServerConfig.DEFAULTS, System.getenv(), flags);
+      CaServer.checkRequired(config.ca());
+      crypto = CliCrypto.install(config.fips());
+    } catch (ConfigException e) {
+      return CliErrors.configError(spec, e);
+    }
+    return ServerRuntime.run(spec, "meshguard ca stopped", runtime -> start(runtime, config, crypto));
+  }
+
+  private void start(ServerRuntime runtime, CaServerConfig config, Crypto crypto) throws IOException, ConfigException {
+    PrintWriter out = spec.commandLine().getOut();
+    ServerRuntime.Common common = runtime.startCommon("ca", config.admin(), config.audit(), crypto.isFips());
+    Clock clock = common.clock();
+    CaServer server = CaServers.start(config.ca(), crypto, clock, common.metrics().registry(), common.audit(),
+        config.audit(), runtime::started);
+    common.admin().register(server);
+    common.audit().append(new AuditEvent(clock.now(), EventIds.next(clock), CaServer.COMPONENT, "start", "started",
+        null, null, null, "meshguard " + Version.current() + " ca; grpc " + server.endpoint() + ", bundle "
+            + server.bundleUrl() + ", " + crypto, 0), config.audit().durabilityOf("meshguard"));
+
+    out.printf("meshguard %s ca (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");
+    out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", common.admin().endpoint());
+    CaServers.printBanner(out, config.ca(), server, crypto);
+    out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", common.auditDirectory(), common.auditDirectory());
+    common.admin().markStarted();
+    out.println("Ready. Ctrl-C stops.");
+    out.flush();
   }
 
   /** The largest CSR file read; the CSR policy itself refuses anything over 64 KiB. */

@@ -2,6 +2,7 @@ package dev.meshguard.cli;
 
 import dev.meshguard.audit.AuditEvent;
 import dev.meshguard.audit.EventIds;
+import dev.meshguard.ca.server.CaServer;
 import dev.meshguard.core.Version;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
@@ -56,10 +57,14 @@ final class UpCommand implements Callable<Integer> {
     if (ratelimit != null) {
       common.admin().register(ratelimit);
     }
+    CaServer ca = CaServers.start(config.ca(), crypto, clock, common.metrics().registry(), common.audit(), config.audit(),
+        runtime::started);
+    common.admin().register(ca);
 
     out.printf("meshguard %s up (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");
     out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", common.admin().endpoint());
     RateLimits.printBanner(out, config.ratelimit(), ratelimit);
+    CaServers.printBanner(out, config.ca(), ca, crypto);
     out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", common.auditDirectory(),
         common.auditDirectory());
     common.admin().markStarted();

@@ -1,8 +1,10 @@
 package dev.meshguard.cli;
 
 import dev.meshguard.audit.AuditConfig;
+import dev.meshguard.ca.server.CaServerOptions;
 import dev.meshguard.core.admin.AdminOptions;
 import dev.meshguard.ratelimit.RateLimitOptions;
+import java.nio.file.Path;
 
 /**
  * The config file of {@code meshguard up} (YAML, snake_case keys); each server adds its section
@@ -12,8 +14,14 @@ import dev.meshguard.ratelimit.RateLimitOptions;
  * @param admin the admin HTTP server (localhost by default)
  * @param audit the audit log every server writes to
  * @param ratelimit the rate limit server (memory store; configs from {@code policies/ratelimit})
+ * @param ca the CA server: trust domain {@value #TRUST_DOMAIN}, a CA created at first start in
+ *     {@code ./meshguard-data/ca}
  */
-record UpConfig(boolean fips, AdminOptions admin, AuditConfig audit, RateLimitOptions ratelimit) {
+record UpConfig(boolean fips, AdminOptions admin, AuditConfig audit, RateLimitOptions ratelimit, CaServerOptions ca) {
+  /** Istio's default trust domain. */
+  static final String TRUST_DOMAIN = "cluster.local";
+  static final Path CA_DIR = Path.of("meshguard-data", "ca");
+
   static final UpConfig DEFAULTS = new UpConfig(false, AdminOptions.DEFAULTS, AuditConfig.DEFAULTS,
-      RateLimitOptions.DEFAULTS);
+      RateLimitOptions.DEFAULTS, CaServerOptions.DEFAULTS.withTrustDomain(TRUST_DOMAIN).withDir(CA_DIR));
 }

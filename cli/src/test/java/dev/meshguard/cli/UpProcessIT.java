@@ -43,18 +43,24 @@ class UpProcessIT {
     assertThat(JAR).as("the distribution jar; run ./mvnw verify so package runs first").exists();
     int adminPort = freePort();
     Path log = tmp.resolve("up.log");
-    process = new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
+    process = withCa(new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
             JAR.toAbsolutePath().toString(), "up", "--admin-port", Integer.toString(adminPort),
             "--audit-dir", tmp.resolve("audit").toString()))
         .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
+        .redirectOutput(log.toFile()))
         .start();
 
     // The banner comes after every server is up; wait for it, then ask the admin server.
     Await.until(Duration.ofSeconds(30), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
         () -> "meshguard up to print its banner; log so far:\n" + readQuietly(log));
-    assertThat(Files.readString(log)).contains("admin      http://127.0.0.1:" + adminPort);
+    assertThat(Files.readString(log)).contains("admin      http://127.0.0.1:" + adminPort)
+        .contains("ca         grpc://127.0.0.1:" + caPort + "  Istio CA API for spiffe://cluster.local (TLS by SunJSSE)")
+        .contains("bundle     https://127.0.0.1:" + bundlePort + "/  SPIFFE trust bundle (https_web)");
+    assertThat(tmp.resolve("ca-" + caPort).resolve("root-cert.pem")).as("up created the CA").exists();
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    String statusPage = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/status"))
+        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(statusPage).contains("\"component\":\"ca\"").contains("\"grpc\":\"127.0.0.1:" + caPort + "\"");
     URI healthz = URI.create("http://127.0.0.1:" + adminPort + "/healthz");
     HttpResponse<String> response = client.send(HttpRequest.newBuilder(healthz).timeout(Duration.ofSeconds(5)).build(),
         HttpResponse.BodyHandlers.ofString());
@@ -82,15 +88,15 @@ class UpProcessIT {
     int adminPort = freePort();
     Path log = tmp.resolve("fips.log");
     Path audit = tmp.resolve("fips-audit");
-    process = new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
+    process = withCa(new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
             JAR.toAbsolutePath().toString(), "up", "--fips", "--admin-port", Integer.toString(adminPort),
             "--audit-dir", audit.toString()))
         .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
+        .redirectOutput(log.toFile()))
         .start();
     Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
         () -> "meshguard up --fips to print its banner; log so far:\n" + readQuietly(log));
-    assertThat(Files.readString(log)).contains("(fips mode: on)");
+    assertThat(Files.readString(log)).contains("(fips mode: on)").contains("(TLS by BCJSSE)");
     HttpResponse<String> status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + adminPort + "/status")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(status.body()).contains("\"fips_mode\":true");
@@ -120,10 +126,10 @@ class UpProcessIT {
           + token + "\n");
       int adminPort = freePort();
       Path log = tmp.resolve("sink.log");
-      process = new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
+      process = withCa(new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
               JAR.toAbsolutePath().toString(), "up", "--config", config.toString(), "--admin-port",
               Integer.toString(adminPort), "--audit-dir", tmp.resolve("sink-audit").toString()))
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+          .redirectErrorStream(true).redirectOutput(log.toFile())).start();
       Await.until(Duration.ofSeconds(30), () -> String.join("", received).contains("\"kind\":\"start\""),
           () -> "the start event at the collector; got " + received + "; log:\n" + readQuietly(log));
       assertThat(received.get(0)).startsWith("[{").endsWith("] auth=Bearer collector-secret");
@@ -150,7 +156,7 @@ class UpProcessIT {
         .redirectErrorStream(true)
         .redirectOutput(log.toFile());
     builder.environment().put("MESHGUARD_RATELIMIT_PORT", Integer.toString(rlsPort));
-    process = builder.start();
+    process = withCa(builder).start();
     Await.until(Duration.ofSeconds(30), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
         () -> "meshguard up to print its banner; log so far:\n" + readQuietly(log));
     assertThat(Files.readString(log))
@@ -202,6 +208,22 @@ class UpProcessIT {
     assertThat(process.exitValue()).isZero();
     assertThat(Files.readString(log)).contains("Usage: meshguard").containsPattern("(?m)^\\s+up\\s")
         .containsPattern("(?m)^\\s+version\\s");
+  }
+
+  private int caPort;
+  private int bundlePort;
+
+  /**
+   * {@code up} starts the CA too: on free ports rather than 15012 and 8443, and with its directory
+   * in the test's temporary directory rather than {@code ./meshguard-data/ca}.
+   */
+  private ProcessBuilder withCa(ProcessBuilder builder) {
+    caPort = freePort();
+    bundlePort = freePort();
+    builder.environment().put("MESHGUARD_CA_PORT", Integer.toString(caPort));
+    builder.environment().put("MESHGUARD_CA_BUNDLE_PORT", Integer.toString(bundlePort));
+    builder.environment().put("MESHGUARD_CA_DIR", tmp.resolve("ca-" + caPort).toString());
+    return builder;
   }
 
   private static String readQuietly(Path log) {

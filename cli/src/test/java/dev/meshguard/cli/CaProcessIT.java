@@ -1,0 +1,178 @@
+package dev.meshguard.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import dev.meshguard.ca.istio.v1.auth.Ca.IstioCertificateRequest;
+import dev.meshguard.ca.istio.v1.auth.Ca.IstioCertificateResponse;
+import dev.meshguard.ca.istio.v1.auth.IstioCertificateServiceGrpc;
+import dev.meshguard.testkit.Await;
+import dev.meshguard.testkit.FreePorts;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.ExtensionsGenerator;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * {@code meshguard ca --trust-domain TD --dir DIR} as a separate process from the packaged
+ * distribution: it creates the CA, issues over the Istio CA API to a service-account token checked
+ * against a configured JWKS, lists itself on {@code /status}, and records the issuance in an audit
+ * log that verifies after SIGTERM.
+ */
+class CaProcessIT {
+  private static final Path JAR = Path.of("target", "meshguard.jar");
+  static final String WEB = "spiffe://example.org/ns/default/sa/web";
+
+  @TempDir
+  Path tmp;
+
+  private Process process;
+  private ManagedChannel channel;
+
+  @AfterEach
+  void kill() throws InterruptedException {
+    if (channel != null) {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    if (process != null) {
+      process.destroyForcibly();
+    }
+  }
+
+  @Test
+  void createsTheCaIssuesToATokenAndAuditsIt() throws Exception {
+    ECKey issuerKey = new ECKeyGenerator(Curve.P_256).keyID("k1").generate();
+    Files.writeString(tmp.resolve("jwks.json"), new JWKSet(issuerKey.toPublicJWK()).toString());
+    Files.writeString(tmp.resolve("meshguard.yaml"), """
+        ca:
+          authentication:
+            primary_cluster: local
+            clusters:
+              local: {jwks: {file: jwks.json, issuer: https://issuer.example}}
+        """);
+    int adminPort = FreePorts.port();
+    int port = FreePorts.port();
+    int bundlePort = FreePorts.port();
+    Path log = tmp.resolve("ca.log");
+    process = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
+            "--enable-native-access=ALL-UNNAMED", "-jar", JAR.toAbsolutePath().toString(), "ca",
+            "--config", tmp.resolve("meshguard.yaml").toString(), "--trust-domain", "example.org",
+            "--dir", tmp.resolve("ca").toString(), "--port", Integer.toString(port),
+            "--bundle-port", Integer.toString(bundlePort), "--admin-port", Integer.toString(adminPort),
+            "--audit-dir", tmp.resolve("audit").toString()))
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
+        () -> "meshguard ca to print its banner; log so far:\n" + readQuietly(log));
+    assertThat(Files.readString(log))
+        .contains("ca         grpc://127.0.0.1:" + port + "  Istio CA API for spiffe://example.org (TLS by SunJSSE)")
+        .contains("istio-agent: CA_ADDR=<one of localhost>:" + port)
+        .contains("bundle     https://127.0.0.1:" + bundlePort + "/  SPIFFE trust bundle (https_web)");
+    assertThat(tmp.resolve("ca/ca-key.pem")).exists();
+
+    String token = token(issuerKey);
+    channel = NettyChannelBuilder.forAddress("localhost", port)
+        .sslContext(GrpcSslContexts.forClient().trustManager(tmp.resolve("ca/root-cert.pem").toFile()).build()).build();
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+    IstioCertificateResponse response = IstioCertificateServiceGrpc.newBlockingStub(channel)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+        .withDeadlineAfter(20, TimeUnit.SECONDS)
+        .createCertificate(IstioCertificateRequest.newBuilder().setCsr(csr()).build());
+    assertThat(response.getCertChainCount()).isEqualTo(2);
+    assertThat(response.getCertChain(1)).isEqualTo(Files.readString(tmp.resolve("ca/root-cert.pem")));
+
+    HttpResponse<String> status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + adminPort + "/status")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(status.body()).contains("\"component\":\"ca\"").contains("\"grpc\":\"127.0.0.1:" + port + "\"")
+        .contains("\"bundle\":\"https://127.0.0.1:" + bundlePort + "/\"");
+    String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + adminPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(metrics).contains("meshguard_ca_issued_total{key_type=\"ecdsa-p256\"} 1.0")
+        .contains("meshguard_ca_refused_total{reason=\"permission_denied\"} 0.0")
+        .contains("meshguard_ca_request_latency_seconds_count 1")
+        .containsPattern("meshguard_ca_certificate_expiry_timestamp_seconds\\{certificate=\"root\"\\} [0-9.E]+");
+
+    process.destroy();
+    assertThat(process.waitFor(15, TimeUnit.SECONDS)).isTrue();
+    assertThat(Files.readString(log)).contains("meshguard ca stopped");
+    assertThat(Main.commandLine().execute("audit", "verify", tmp.resolve("audit").toString())).isZero();
+    StringWriter events = new StringWriter();
+    CommandLine query = Main.commandLine();
+    query.setOut(new PrintWriter(events));
+    assertThat(query.execute("audit", "query", "--component", "ca", "--outcome", "issued", "--format", "json",
+        tmp.resolve("audit").toString())).isZero();
+    assertThat(events.toString()).contains("\"kind\":\"issue\"").contains("\"spiffe_id\":\"" + WEB + "\"")
+        .contains("system:serviceaccount:default:web");
+  }
+
+  private static String token(ECKey key) throws Exception {
+    Instant now = Instant.now();
+    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).keyID(key.getKeyID()).build(),
+        new JWTClaimsSet.Builder().issuer("https://issuer.example").audience("istio-ca")
+            .subject("system:serviceaccount:default:web").issueTime(Date.from(now))
+            .expirationTime(Date.from(now.plus(Duration.ofHours(1)))).build());
+    jwt.sign(new ECDSASigner(key));
+    return jwt.serialize();
+  }
+
+  private static String csr() throws Exception {
+    KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+    generator.initialize(new ECGenParameterSpec("secp256r1"));
+    var keyPair = generator.generateKeyPair();
+    var builder = new JcaPKCS10CertificationRequestBuilder(new X500Name(new org.bouncycastle.asn1.x500.RDN[0]),
+        keyPair.getPublic());
+    ExtensionsGenerator extensions = new ExtensionsGenerator();
+    extensions.addExtension(Extension.subjectAlternativeName, false,
+        new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, WEB)));
+    builder.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensions.generate());
+    byte[] der = builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keyPair.getPrivate())).getEncoded();
+    return "-----BEGIN CERTIFICATE REQUEST-----\n" + Base64.getMimeEncoder().encodeToString(der)
+        + "\n-----END CERTIFICATE REQUEST-----\n";
+  }
+
+  private static String readQuietly(Path log) {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return "(unreadable: " + e + ")";
+    }
+  }
+}
