@@ -298,15 +298,10 @@ final class RuleCompiler {
   }
 
   /**
-   * Istio's {@code trustdomain.Bundle.ReplaceTrustDomainAliases}: only a principal of exactly five
-   * {@code /}-separated parts whose trust domain is not {@code *} is rewritten, and only when its
-   * trust domain is the mesh's, an alias or {@code cluster.local}; anything else is kept.
+   * Istio's {@code trustdomain.Bundle.ReplaceTrustDomainAliases}, as core's
+   * {@link TrustDomainAliases#expand} implements it (the RBAC emitter uses the same rule).
    */
   List<String> expandTrustDomain(String principal) {
-    String[] parts = principal.split("/", -1);
-    if (parts.length != 5 || parts[0].equals("*")) {
-      return List.of(principal);
-    }
     return trustDomains.expand(principal);
   }
 
