@@ -26,7 +26,6 @@ import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.grpc.stub.StreamObserver;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -260,9 +259,22 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
     return null;
   }
 
-  private static long utf8Length(String s) {
-    // Exact for ASCII, an upper bound otherwise; cheaper than encoding.
-    return s.length() <= 64 ? s.getBytes(StandardCharsets.UTF_8).length : (long) s.length() * 3;
+  /** The UTF-8 length of {@code s}, counted without encoding it (a lone surrogate counts 3, as '?' would be less). */
+  static long utf8Length(String s) {
+    long n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        n += 1;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (Character.isSurrogate(c)) {
+        n += 2; // a pair is 4 bytes
+      } else {
+        n += 3;
+      }
+    }
+    return n;
   }
 
   /** A deny decided before the policies were consulted: counted, audited, answered. */
