@@ -13,6 +13,8 @@ final class Candidates {
 
   int[] ordinals = new int[64];
   int size;
+  /** The request view of the evaluation holding this buffer. */
+  final Req req = new Req();
   private boolean inUse;
 
   /**
@@ -31,6 +33,10 @@ final class Candidates {
 
   void release() {
     inUse = false;
+    req.attrs = null; // do not keep the last request reachable from the thread
+    req.http = null;
+    req.principal = null;
+    req.jwt = null;
   }
 
   void add(int ordinal) {

@@ -40,6 +40,13 @@ record IndexKey(Dim dim, Kind kind, String text, Cidr cidr, int port, List<Index
   }
 
   static IndexKey ofString(Dim dim, StrMatcher m) {
+    IndexKey k = keyOf(dim, m);
+    // An empty prefix or suffix holds for every value: the same as presence.
+    return k != null && k.text() != null && k.text().isEmpty() && k.kind() != Kind.EXACT
+        ? new IndexKey(dim, Kind.PRESENT, null, null, 0) : k;
+  }
+
+  private static IndexKey keyOf(Dim dim, StrMatcher m) {
     boolean fold = dim.caseInsensitive();
     return switch (m) {
       case StrMatcher.Exact e -> new IndexKey(dim, Kind.EXACT, fold ? StrMatcher.lowerAscii(e.value()) : e.value(), null, 0);

@@ -7,27 +7,36 @@ import java.util.List;
 /**
  * One request as the matchers see it: the {@link RequestAttributes} plus what every matcher
  * would otherwise recompute (where the path ends without its query, the principal with an empty
- * one treated as absent). Built once per evaluation; holds no copies of the request's strings.
+ * one treated as absent). Holds no copies of the request's strings; evaluation reuses one per
+ * thread (see {@link Candidates#acquire}), so it is mutable and never shared.
  */
 final class Req {
 
-  final RequestAttributes attrs;
+  RequestAttributes attrs;
   /** The HTTP request, or null for a TCP connection check. */
-  final HttpAttributes http;
+  HttpAttributes http;
   /** End of the path without query and fragment (Envoy's {@code url_path}). */
-  final int pathEnd;
+  int pathEnd;
   /** The peer's principal, or null for plaintext. */
-  final String principal;
+  String principal;
   /** The verified JWT payload, or null. */
-  final Struct jwt;
+  Struct jwt;
 
   Req(RequestAttributes attrs) {
+    reset(attrs);
+  }
+
+  /** An empty view, to be {@link #reset} (evaluation reuses one per thread: no allocation). */
+  Req() {}
+
+  Req reset(RequestAttributes attrs) {
     this.attrs = attrs;
     this.http = attrs.http();
     this.pathEnd = http == null ? 0 : urlPathEnd(http.path());
     String p = attrs.sourcePrincipal();
     this.principal = p == null || p.isEmpty() ? null : p;
     this.jwt = attrs.jwtPayload();
+    return this;
   }
 
   /** Index of the first {@code ?} or {@code #}, else the length: what Envoy strips for {@code url_path}. */

@@ -90,118 +90,116 @@ public final class WorkloadPolicies {
    * @param custom asked about CUSTOM providers whose rules match; null means every provider allows
    */
   public Decision evaluate(RequestAttributes attributes, CustomDecider custom) {
-    try {
-      return decide(new Req(attributes), custom == null ? CustomDecider.ALLOW_ALL : custom);
-    } catch (RuntimeException | StackOverflowError e) {
-      return simple(Outcome.DENY, "denied: evaluation failed: " + e);
-    }
-  }
-
-  private Decision decide(Req r, CustomDecider custom) {
     if (policies.isEmpty()) {
       return noPolicy;
     }
-    Program p = r.http != null ? http : tcp;
-    Program.Entry[] entries = p.entries;
     Candidates c = Candidates.acquire();
     try {
-      p.index.collect(r, c);
-      int[] ord = c.ordinals;
-      int n = c.size;
-      int i = 0;
-
-      Program.Entry decidingEntry = null;
-      Decision decided = null;
-      List<String> called = null;
-
-      // CUSTOM, provider by provider.
-      String handledProvider = null;
-      for (; i < n && ord[i] < p.customEnd; i++) {
-        Program.Entry e = entries[ord[i]];
-        String provider = e.policy().providerName();
-        if (provider.equals(handledProvider) || !e.rule().test(r)) {
-          continue;
-        }
-        handledProvider = provider;
-        if (e.policy().provider == CompiledPolicy.Provider.UNKNOWN) {
-          decidingEntry = e;
-          decided = denied(e, "provider \"" + provider + "\" is not defined in meshConfig.extensionProviders, so its"
-              + " rules deny (as Istio does); " + e.rule().describeMatch(r));
-          break;
-        }
-        if (called == null) {
-          called = new ArrayList<>(2);
-        }
-        called.add(provider);
-        if (!allows(custom, provider)) {
-          decidingEntry = e;
-          decided = denied(e, "provider \"" + provider + "\" denied the request; " + e.rule().describeMatch(r));
-          break;
-        }
-      }
-      while (i < n && ord[i] < p.customEnd) {
-        i++;
-      }
-
-      // DENY.
-      for (; i < n && ord[i] < p.denyEnd; i++) {
-        Program.Entry e = entries[ord[i]];
-        if (decidingEntry == null && e.rule().test(r)) {
-          decidingEntry = e;
-          decided = denied(e, e.rule().describeMatch(r));
-        }
-      }
-
-      // ALLOW.
-      for (; i < n && ord[i] < p.allowEnd; i++) {
-        Program.Entry e = entries[ord[i]];
-        if (decidingEntry == null && e.rule().test(r)) {
-          decidingEntry = e;
-          decided = e.allowed();
-        }
-      }
-      if (decided == null) {
-        decided = p.allowPolicies == 0 ? noAllowPolicy : (p == http ? httpNoAllowMatch : tcpNoAllowMatch);
-      }
-
-      // AUDIT.
-      List<String> audit = null;
-      for (; i < n && ord[i] < p.auditEnd; i++) {
-        Program.Entry e = entries[ord[i]];
-        String ref = e.policy().ref;
-        if ((audit == null || !audit.get(audit.size() - 1).equals(ref)) && e.rule().test(r)) {
-          if (audit == null) {
-            audit = new ArrayList<>(2);
-          }
-          audit.add(ref);
-        }
-      }
-
-      // Dry-run.
-      List<DryRunResult> dryRun = null;
-      for (; i < n; i++) {
-        Program.Entry e = entries[ord[i]];
-        String ref = e.policy().ref;
-        if ((dryRun == null || !dryRun.get(dryRun.size() - 1).policy().equals(ref)) && e.rule().test(r)) {
-          if (dryRun == null) {
-            dryRun = new ArrayList<>(2);
-          }
-          dryRun.add(new DryRunResult(ref, wouldDecide(e.policy(), custom)));
-        }
-      }
-
-      if (audit == null && dryRun == null && called == null) {
-        return decided;
-      }
-      if (audit != null) {
-        audit.sort(null);
-      }
-      return new Decision(decided.outcome(), decided.policy(), decided.action(), decided.rule(),
-          audit == null ? List.of() : audit, dryRun == null ? List.of() : dryRun,
-          called == null ? List.of() : called, decided.reason());
+      return decide(c.req.reset(attributes), custom == null ? CustomDecider.ALLOW_ALL : custom, c);
+    } catch (RuntimeException | StackOverflowError e) {
+      return simple(Outcome.DENY, "denied: evaluation failed: " + e);
     } finally {
       c.release();
     }
+  }
+
+  private Decision decide(Req r, CustomDecider custom, Candidates c) {
+    Program p = r.http != null ? http : tcp;
+    Program.Entry[] entries = p.entries;
+    p.index.collect(r, c);
+    int[] ord = c.ordinals;
+    int n = c.size;
+    int i = 0;
+
+    Program.Entry decidingEntry = null;
+    Decision decided = null;
+    List<String> called = null;
+
+    // CUSTOM, provider by provider.
+    String handledProvider = null;
+    for (; i < n && ord[i] < p.customEnd; i++) {
+      Program.Entry e = entries[ord[i]];
+      String provider = e.policy().providerName();
+      if (provider.equals(handledProvider) || !e.rule().test(r)) {
+        continue;
+      }
+      handledProvider = provider;
+      if (e.policy().provider == CompiledPolicy.Provider.UNKNOWN) {
+        decidingEntry = e;
+        decided = denied(e, "provider \"" + provider + "\" is not defined in meshConfig.extensionProviders, so its"
+            + " rules deny (as Istio does); " + e.rule().describeMatch(r));
+        break;
+      }
+      if (called == null) {
+        called = new ArrayList<>(2);
+      }
+      called.add(provider);
+      if (!allows(custom, provider)) {
+        decidingEntry = e;
+        decided = denied(e, "provider \"" + provider + "\" denied the request; " + e.rule().describeMatch(r));
+        break;
+      }
+    }
+    while (i < n && ord[i] < p.customEnd) {
+      i++;
+    }
+
+    // DENY.
+    for (; i < n && ord[i] < p.denyEnd; i++) {
+      Program.Entry e = entries[ord[i]];
+      if (decidingEntry == null && e.rule().test(r)) {
+        decidingEntry = e;
+        decided = denied(e, e.rule().describeMatch(r));
+      }
+    }
+
+    // ALLOW.
+    for (; i < n && ord[i] < p.allowEnd; i++) {
+      Program.Entry e = entries[ord[i]];
+      if (decidingEntry == null && e.rule().test(r)) {
+        decidingEntry = e;
+        decided = e.allowed();
+      }
+    }
+    if (decided == null) {
+      decided = p.allowPolicies == 0 ? noAllowPolicy : (p == http ? httpNoAllowMatch : tcpNoAllowMatch);
+    }
+
+    // AUDIT.
+    List<String> audit = null;
+    for (; i < n && ord[i] < p.auditEnd; i++) {
+      Program.Entry e = entries[ord[i]];
+      String ref = e.policy().ref;
+      if ((audit == null || !audit.get(audit.size() - 1).equals(ref)) && e.rule().test(r)) {
+        if (audit == null) {
+          audit = new ArrayList<>(2);
+        }
+        audit.add(ref);
+      }
+    }
+
+    // Dry-run.
+    List<DryRunResult> dryRun = null;
+    for (; i < n; i++) {
+      Program.Entry e = entries[ord[i]];
+      String ref = e.policy().ref;
+      if ((dryRun == null || !dryRun.get(dryRun.size() - 1).policy().equals(ref)) && e.rule().test(r)) {
+        if (dryRun == null) {
+          dryRun = new ArrayList<>(2);
+        }
+        dryRun.add(new DryRunResult(ref, wouldDecide(e.policy(), custom)));
+      }
+    }
+
+    if (audit == null && dryRun == null && called == null) {
+      return decided;
+    }
+    if (audit != null) {
+      audit.sort(null);
+    }
+    return new Decision(decided.outcome(), decided.policy(), decided.action(), decided.rule(),
+        audit == null ? List.of() : audit, dryRun == null ? List.of() : dryRun,
+        called == null ? List.of() : called, decided.reason());
   }
 
   private static Decision denied(Program.Entry e, String detail) {

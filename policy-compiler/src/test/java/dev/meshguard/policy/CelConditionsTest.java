@@ -114,4 +114,23 @@ class CelConditionsTest {
     // Over the limit the evaluation fails, and in an ALLOW policy a failure is no match.
     assertThat(engine.evaluate(big.build(), null).allowed()).isFalse();
   }
+
+  @Test
+  void aCelErrorInAPolicyFilePointsAtTheExpression() throws ConfigException {
+    PolicySet loaded = PolicyLoader.parse("policies/cel.yaml", """
+        apiVersion: meshguard.dev/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: tenant
+          namespace: foo
+        spec:
+          rules:
+          - when:
+            - cel: request.headers["x-tenant"] == 1
+        """);
+    assertThatThrownBy(() -> PolicyEngine.compile(loaded, MeshConfig.DEFAULT))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("policies/cel.yaml:9:12: spec.rules[0].when[0].cel: CEL 1:")
+        .hasMessageContaining("found no matching overload");
+  }
 }
