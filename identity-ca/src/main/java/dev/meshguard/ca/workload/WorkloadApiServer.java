@@ -102,9 +102,14 @@ public final class WorkloadApiServer implements AutoCloseable {
    */
   @FunctionalInterface
   public interface IssuanceListener {
-    IssuanceListener NONE = (identity, ttl, result) -> {};
+    IssuanceListener NONE = (identity, ttl, result) -> true;
 
-    void onIssue(SpiffeId identity, Duration ttl, IssueResult result);
+    /**
+     * @return for an issued SVID, whether it was recorded: one that was not (the audit log refused
+     *     its record) is not served, as the Istio CA API returns no certificate it could not
+     *     account for, and the next refresh issues again; ignored for a refusal
+     */
+    boolean onIssue(SpiffeId identity, Duration ttl, IssueResult result);
   }
 
   /** {@link #start(Crypto, Clock, RootRotation, WorkloadApiOptions, ScheduledExecutorService, IssuanceListener)} on a scheduler of its own, telling no one of issuances. */
@@ -144,6 +149,10 @@ public final class WorkloadApiServer implements AutoCloseable {
     Objects.requireNonNull(rotation, "rotation");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(scheduler, "scheduler");
+    if (options.socket() == null) {
+      throw ConfigException.forSetting("workload_api.socket", "required: the Unix socket to serve the Workload API on"
+          + " (--workload-socket PATH or workload_api.socket)");
+    }
     List<SpiffeId> identities = identities(options, rotation);
     Duration maxTtl = rotation.signer().options().maxTtl();
     if (options.svidTtl().compareTo(maxTtl) > 0 || options.jwtSvidTtl().compareTo(maxTtl) > 0) {
