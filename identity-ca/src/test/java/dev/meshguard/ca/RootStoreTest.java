@@ -60,7 +60,7 @@ class RootStoreTest {
   /** What a start of the CA server does with the directory. */
   RootRotation open() throws ConfigException {
     return RootStore.open(crypto, clock, dir(), TD, KeyAlgorithm.DEFAULT, CA_OPTIONS, OPTIONS,
-        clock.now().getEpochSecond());
+        clock.now().toEpochMilli());
   }
 
   /** An authority as a restart must rebuild it: the same keys and the same schedule. */

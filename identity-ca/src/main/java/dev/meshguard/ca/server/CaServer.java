@@ -74,8 +74,8 @@ import javax.net.ssl.SSLContext;
  *
  * <p>Every issuance goes through the rotation: the authority that signs now signs. The bundle
  * endpoint serves the rotation's current bundle (x509-svid and jwt-svid keys); its
- * {@code spiffe_sequence} starts at the start time in Unix seconds and grows with every change,
- * so it grows from one run to the next too. Both TLS servers present one certificate: by default
+ * {@code spiffe_sequence} starts at the start time in Unix milliseconds and grows with every
+ * change, so it grows from one run to the next too. Both TLS servers present one certificate: by default
  * one the CA issues to itself (the servers' SPIFFE ID and {@link CaServerOptions#serverDnsNames()}),
  * renewed at half its life and whenever another authority starts signing; or the files of
  * {@link CaServerOptions#tlsCertFile()}. The gRPC server asks for, but does not require, a client
@@ -152,7 +152,9 @@ public final class CaServer implements AutoCloseable, Component {
         .withCaValidity(options.caValidity())
         .withAuthorizedDnsNames(dnsNames(options, serverId));
     Authenticator authenticator = authenticator(options.authentication(), trustDomain, crypto, clock);
-    long sequence = clock.now().getEpochSecond();
+    // Milliseconds: larger than any sequence a previous run served (which started earlier and
+    // changed a few times at most, days apart), even when restarted within the same second.
+    long sequence = clock.now().toEpochMilli();
     boolean pluggedIn = RootStore.holdsCa(options.dir()) && !RootStore.isManaged(options.dir());
     RootRotation rotation = pluggedIn
         ? RootRotation.fixed(crypto, clock, CertificateAuthority.load(crypto, clock, options.dir(), trustDomain,
@@ -184,6 +186,8 @@ public final class CaServer implements AutoCloseable, Component {
           .keyFile(keyFile)
           .trustBundleFile(options.dir().resolve(CaDirectory.ROOT_CERT))
           .clientAuth(TlsOptions.ClientAuth.OPTIONAL)
+          // The files a rotation or a reload rewrites are noticed as fast as the CA's own.
+          .reloadInterval(options.reloadInterval())
           .allowedPeers(SpiffeIdAllowList.ANY_AUTHENTICATED)
           .build(), crypto, scheduler);
       resources.push(tls);

@@ -65,7 +65,8 @@ import java.util.TreeMap;
  * @param authentication how callers of the Istio CA API are authenticated
  * @param rotationPeriod how long each root of a CA meshguard created signs before the next takes over
  * @param rotationLeadTime how long a new root is in the bundle before it signs
- * @param reloadInterval how often a plugged-in CA's files are checked for changes
+ * @param reloadInterval how often a plugged-in CA's files, and the servers' TLS files, are checked
+ *     for changes
  */
 public record CaServerOptions(
     String trustDomain,

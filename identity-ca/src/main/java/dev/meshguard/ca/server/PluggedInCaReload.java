@@ -98,9 +98,15 @@ final class PluggedInCaReload implements AutoCloseable {
     lastDigest = digest;
     try {
       CertificateAuthority ca = CertificateAuthority.load(crypto, clock, dir, trustDomain, options);
-      rotation.replace(ca);
       lastError = null;
       metrics.reloaded(true);
+      CertificateAuthority current = rotation.signer();
+      if (ca.caChain().equals(current.caChain()) && ca.roots().equals(current.roots())) {
+        // Back to what signs already (a bad change undone): nothing to swap, the bundle is unchanged.
+        LOG.info(() -> "the CA files in " + dir + " load again; " + current + " goes on signing");
+        return false;
+      }
+      rotation.replace(ca);
       LOG.info(() -> "the CA files in " + dir + " changed: " + ca + " signs from now on (valid until "
           + ca.signingCertificate().getNotAfter().toInstant() + ")");
       return true;
