@@ -72,11 +72,13 @@ public final class WorkloadApiServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Consumer<TrustBundle> rotationListener;
   private final ThreadLocal<Boolean> inRefresh = new ThreadLocal<>();
+  private final List<RegistrationEntry> entries;
 
   private WorkloadApiServer(Path socket, Server server, EventLoopGroup boss, EventLoopGroup workers,
       RootRotation rotation, SvidAgent agent, WorkloadApiService service, ScheduledExecutorService scheduler,
-      boolean ownsScheduler, Duration refreshInterval) {
+      boolean ownsScheduler, Duration refreshInterval, List<RegistrationEntry> entries) {
     this.socket = socket;
+    this.entries = List.copyOf(entries);
     this.server = server;
     this.boss = boss;
     this.workers = workers;
@@ -199,7 +201,7 @@ public final class WorkloadApiServer implements AutoCloseable {
       throw new IOException("cannot set the permissions of the Workload API socket " + socket + ": " + e, e);
     }
     WorkloadApiServer started = new WorkloadApiServer(socket, server, boss, workers, rotation, agent, service,
-        scheduler, ownsScheduler, options.refreshInterval());
+        scheduler, ownsScheduler, options.refreshInterval(), options.entries());
     rotation.addListener(started.rotationListener);
     LOG.info(() -> "SPIFFE Workload API on unix://" + socket + " (mode " + options.socketMode() + "), "
         + options.entries().size() + " registration entries, SVIDs for " + identities.size() + " identities, TTL "
@@ -244,6 +246,11 @@ public final class WorkloadApiServer implements AutoCloseable {
   /** The socket path; clients use {@code unix://} followed by it. */
   public Path socket() {
     return socket;
+  }
+
+  /** How many registration entries callers are matched against. */
+  public int entryCount() {
+    return entries.size();
   }
 
   /** {@code unix:///abs/path}, the form of {@code SPIFFE_ENDPOINT_SOCKET}. */
