@@ -45,12 +45,18 @@ final class Figures {
     return set(key, BigDecimal.valueOf(value).setScale(3, RoundingMode.HALF_EVEN).stripTrailingZeros());
   }
 
+  /** Puts a group of figures as one nested JSON object (e.g. {@code ratios}, {@code goals}). */
+  Figures put(String key, Figures group) {
+    return set(key, new LinkedHashMap<>(Objects.requireNonNull(group, "group").values));
+  }
+
   /** Puts every figure of {@code other}, after the ones already here. */
   Figures putAll(Figures other) {
     other.values.forEach(this::set);
     return this;
   }
 
+  /** The figures; a nested group is a {@code Map<String, Object>} of its own. */
   Map<String, Object> asMap() {
     return Collections.unmodifiableMap(values);
   }
