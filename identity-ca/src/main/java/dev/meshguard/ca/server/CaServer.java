@@ -492,18 +492,22 @@ public final class CaServer implements AutoCloseable, Component {
       return "plugged-in CA, its files re-read when they change";
     }
     Instant next = rotation.nextTransition();
-    return "roots rotate every " + rotation.options().rotationPeriod().toDays() + "d (new root published "
-        + rotation.options().leadTime().toDays() + "d ahead)" + (next == null ? "" : ", next step at " + next);
+    return "roots rotate every " + days(rotation.options().rotationPeriod()) + " (new root published "
+        + days(rotation.options().leadTime()) + " ahead)" + (next == null ? "" : ", next step at " + next);
+  }
+
+  /** {@code 365d}, {@code 36h} or {@code 90m}: the largest whole unit. */
+  static String days(Duration duration) {
+    if (duration.equals(Duration.ofDays(duration.toDays()))) {
+      return duration.toDays() + "d";
+    }
+    return duration.equals(Duration.ofHours(duration.toHours())) ? duration.toHours() + "h"
+        : duration.toMinutes() + "m";
   }
 
   /** Why the plugged-in CA's last file change was refused, or null. */
   String reloadError() {
     return reload == null ? null : reload.lastError();
-  }
-
-  /** Checks the plugged-in CA's files now (tests; the poll does it on its own). */
-  boolean checkFiles() {
-    return reload != null && reload.check();
   }
 
   /** The certificate both servers present now. */
