@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code meshguard ratelimit}: Envoy's global rate limit service (RLS v3) standalone, on the
- * memory store, with its admin server and audit log; {@code meshguard ratelimit validate} checks
+ * memory store or Redis ({@code --store}), with its admin server and audit log; {@code meshguard ratelimit validate} checks
  * configs offline. Runs until SIGINT/SIGTERM, then closes everything in reverse start order.
  */
 @Command(name = "ratelimit", mixinStandardHelpOptions = true,
@@ -47,6 +47,11 @@ final class RateLimitCommand implements Callable<Integer> {
   @Option(names = "--port", paramLabel = "PORT", description = "gRPC port; default 8081, as envoyproxy/ratelimit.")
   private Integer port;
 
+  @Option(names = "--store", paramLabel = "STORE",
+      description = {"Where counters live: memory (default, one instance), redis://HOST:PORT (rediss:// for TLS),",
+          "redis-cluster://HOST:PORT,HOST:PORT or redis-sentinel://HOST:PORT,.../MASTER."})
+  private String store;
+
   @Override
   public Integer call() throws IOException {
     Map<String, String> flags = new LinkedHashMap<>();
@@ -55,6 +60,9 @@ final class RateLimitCommand implements Callable<Integer> {
     }
     if (port != null) {
       flags.put("ratelimit.port", port.toString());
+    }
+    if (store != null) {
+      flags.put("ratelimit.store", store);
     }
     RateLimitServerConfig config;
     Crypto crypto;

@@ -105,6 +105,7 @@ final class RateLimits {
     out.printf("  %-10s grpc://%s  %d domains (%s) from %s, revision %s%n", "ratelimit", server.endpoint(),
         server.config().domains().size(), String.join(", ", server.config().domains()),
         options.configDir().toAbsolutePath().normalize(), server.revision());
+    out.printf("  %-10s store: %s%n", "", server.storeName());
     out.printf("  %-10s Envoy: rate_limit_service -> grpc cluster (HTTP/2) at %s, transport_api_version V3%n", "",
         server.endpoint());
     if (options.shadowMode()) {

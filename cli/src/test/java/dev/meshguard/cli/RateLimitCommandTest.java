@@ -68,6 +68,17 @@ class RateLimitCommandTest {
   }
 
   @Test
+  void aMalformedStoreIsAConfigErrorNamingTheForms() throws Exception {
+    Files.writeString(dir.resolve("edge.yaml"), "domain: edge\ndescriptors: []\n");
+    assertThat(run("ratelimit", "--config-dir", dir.toString(), "--port", "0", "--admin-port", "0",
+        "--store", "redis://:hunter2@cache:port", "--audit-dir", dir.resolve("audit").toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("the configuration has 1 error:")
+        .contains("invalid store 'redis://:***@cache:port': port must be a number, found 'port'")
+        .contains("redis-sentinel://host:port,host:port/master")
+        .doesNotContain("hunter2");
+  }
+
+  @Test
   void aMissingPathIsAnError() {
     assertThat(run("ratelimit", "validate", dir.resolve("nope").toString())).isEqualTo(1);
     assertThat(err.toString()).contains("nope: no such file or directory");

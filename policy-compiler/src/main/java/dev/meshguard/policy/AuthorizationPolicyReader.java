@@ -433,7 +433,8 @@ final class AuthorizationPolicyReader {
       diagnostics.error(cel.mark(), cel.path(), "cel must not be empty");
       return null;
     }
-    return new Condition("", List.of(), List.of(), cel.value());
+    Mark at = cel.mark();
+    return Condition.cel(cel.value(), new Position(at.source(), at.line(), at.column()));
   }
 
   /** The istio.io/dry-run annotation, checked as validation.go's checkDryRunAnnotation does. */

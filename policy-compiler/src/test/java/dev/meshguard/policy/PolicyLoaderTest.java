@@ -339,9 +339,14 @@ class PolicyLoaderTest {
               values: ["1"]
         """);
     assertThat(policy.apiVersion()).isEqualTo(AuthorizationPolicy.MESHGUARD_V1);
-    assertThat(policy.rules().get(0).when()).containsExactly(
-        new Condition("", List.of(), List.of(), "request.path.startsWith(\"/api\") && source.namespace == \"a\""),
-        Condition.of("request.headers[x-a]", List.of("1"), List.of()));
+    List<Condition> when = policy.rules().get(0).when();
+    assertThat(when).hasSize(2);
+    assertThat(when.get(0).cel()).isEqualTo("request.path.startsWith(\"/api\") && source.namespace == \"a\"");
+    assertThat(when.get(0).key()).isEmpty();
+    // The expression's own position, so that CEL compile errors point at it.
+    assertThat(when.get(0).position().line()).isEqualTo(7);
+    assertThat(when.get(0).position().column()).isEqualTo(12);
+    assertThat(when.get(1)).isEqualTo(Condition.of("request.headers[x-a]", List.of("1"), List.of()));
   }
 
   private static final String JWKS = """

@@ -223,6 +223,23 @@ final class ConfigCompiler {
         }
       }
     }
+    if (!unlimited && windowSeconds > 0) {
+      // The stores' arithmetic is exact only below 2^53 (the Lua script's numbers are doubles).
+      Entry at = windowEntry != null ? windowEntry : algorithmEntry;
+      if (algorithm == Algorithm.SLIDING_WINDOW
+          && windowSeconds * 1000 >= Algorithms.MAX_EXACT / Algorithms.WEIGHT_ONE) {
+        error(at.value(), path + (windowEntry != null ? ".window" : ".algorithm"),
+            "sliding_window allows windows up to " + (Algorithms.MAX_EXACT / Algorithms.WEIGHT_ONE / 1000 - 1)
+                + " s, found " + windowSeconds + " s");
+      } else if (algorithm == Algorithm.TOKEN_BUCKET) {
+        long capacity = burst > 0 ? burst : requestsPerUnit;
+        if (capacity > 0 && windowSeconds * 1000 >= Algorithms.MAX_EXACT / capacity) {
+          error(at.value(), path + (windowEntry != null ? ".window" : ".algorithm"),
+              "token_bucket needs burst (or requests_per_unit) times the window in milliseconds below 2^53, found "
+                  + capacity + " x " + windowSeconds * 1000);
+        }
+      }
+    }
     if (errors.size() > before || !unlimited && unit == null) {
       return null;
     }

@@ -3,17 +3,27 @@ package dev.meshguard.ratelimit;
 import java.util.List;
 
 /**
- * Where fixed-window counters live. One call carries every counter of one request, so a remote
- * store can answer in one round trip.
+ * Where counters live, and where the algorithms run: {@link MemoryStore} in this process,
+ * {@link RedisStore} in Redis. One call carries every counter of one request, so a remote store
+ * can answer in one round trip.
+ *
+ * <p>Every implementation gives the same {@link Outcome} for the same sequence of calls; the
+ * meaning of each algorithm is documented on {@link Algorithm}.
  */
-public interface CounterStore {
+public interface CounterStore extends AutoCloseable {
 
   /**
-   * Adds {@code hits[i]} to the counter of {@code keys.get(i)}, in list order, and returns each
-   * count after its addition. A key may appear twice; it is then added to twice, and the second
-   * result includes the first addition. A hit of 0 reads the count without changing it.
+   * Counts {@code hits}, in list order, each atomically, and returns one outcome per hit. A
+   * counter may appear twice; its second hit then sees the first. A hit of 0 reads without
+   * changing anything.
    *
-   * @throws StoreException when the store cannot answer; the engine then applies its failure mode
+   * @param nowMillis the time of the request, Unix milliseconds (the engine's clock)
+   * @throws StoreException when the store cannot answer; the engine then applies its failure mode.
+   *     The store may have counted some of the hits.
    */
-  long[] incrementAndGet(List<CounterKey> keys, long[] hits);
+  Outcome[] hit(List<Hit> hits, long nowMillis);
+
+  /** Releases connections and threads; the default does nothing. */
+  @Override
+  default void close() {}
 }

@@ -4,29 +4,45 @@ import dev.meshguard.core.time.Clock;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Fixed-window counters in this process: the store for a single instance.
+ * Counters in this process: the store for a single instance. The arithmetic is
+ * {@link Algorithms}'; this class makes each hit atomic.
  *
  * <h2>Concurrency</h2>
- * A {@link ConcurrentHashMap} from key to a counter holding an {@link AtomicLong}; no locks of our
- * own. An increment is {@code get}, else {@code putIfAbsent} of a new counter (the loser of a race
- * adopts the winner's), then {@code addAndGet}: every caller of one key in one window adds to the
- * same atomic, so counts are exact. Because a key carries its window start, a new window is a new
- * key and an old counter is never reset in place.
+ * A {@link ConcurrentHashMap} from {@link StoreKeys} name to a cell; no locks of our own. A cell
+ * is found with {@code get}, else created with {@code putIfAbsent} (the loser of a race adopts the
+ * winner's). Then, per algorithm:
+ * <ul>
+ *   <li>fixed window: {@code addAndGet} on the window's {@link AtomicLong};
+ *   <li>sliding window: read the previous window's count, then a compare-and-set loop on the
+ *       current window's count that adds the hits only if they fit;
+ *   <li>token bucket: a compare-and-set loop on an {@link AtomicReference} to the immutable
+ *       {@link Algorithms.Bucket} state.
+ * </ul>
+ * Every caller of one counter goes through the same atomic, so counts are exact: concurrent
+ * callers never admit more than one caller alone could. A new window is a new cell; a cell is
+ * never reset in place.
  *
- * <p>Accepted race: the sweeper removes only counters whose window has ended. A caller that built
- * its key just before the end may still add to a removed counter; that count is lost, but it
- * belonged to a window that is over and will never be read again.
+ * <p>Accepted races: the sweeper removes only cells whose time is over; a caller that found a
+ * window's cell just before may still add to it, which is lost, but that window is over and is
+ * never read again. A bucket is marked swept (by compare-and-set, only while it is still full)
+ * before it is removed, and a caller that meets the mark looks it up again, so no admitted hit
+ * is ever lost from a bucket. A sliding window's previous count is
+ * read once: a caller whose clock still said "previous window" may add to it after the read, which
+ * this caller then misses (as many hits as there are such callers, at a window's edge).
  *
  * <h2>Expiry and bound</h2>
- * A counter expires at the end of its window (by the injected {@link Clock}). Expired counters
- * are swept when a new counter would reach {@code maxEntries}, at most once per clock second,
- * and by {@link #purgeExpired}. If the store is still full after a sweep, a request that needs a
- * <em>new</em> counter fails with {@link StoreFullException} (the engine applies its failure
- * mode); existing counters keep counting exactly. Live counters are never evicted, since that
- * would silently reset them and admit more than the limit. Concurrent inserts may overshoot
+ * A fixed window's cell expires at the window's end, a sliding window's at the end of the next
+ * window (while it weighs as the previous one), a bucket when it is full again (by the injected
+ * {@link Clock}). Expired cells are swept when a new cell would reach {@code maxEntries}, at most
+ * once per clock second, and by {@link #purgeExpired}. If the store is still full after a sweep, a
+ * request that needs a <em>new</em> cell fails with {@link StoreFullException} (the engine applies
+ * its failure mode); existing cells keep counting exactly. Live cells are never evicted, since
+ * that would silently reset them and admit more than the limit. Concurrent inserts may overshoot
  * {@code maxEntries} by at most the number of inserting threads.
  */
 public final class MemoryStore implements CounterStore {
@@ -36,7 +52,8 @@ public final class MemoryStore implements CounterStore {
 
   private final Clock clock;
   private final int maxEntries;
-  private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
+  private final StoreKeys keys = new StoreKeys("");
+  private final ConcurrentHashMap<String, Cell> cells = new ConcurrentHashMap<>();
   private final AtomicLong lastSweepSecond = new AtomicLong(Long.MIN_VALUE);
 
   /** Thrown when a new counter is needed and every slot holds a live one. */
@@ -48,7 +65,28 @@ public final class MemoryStore implements CounterStore {
     }
   }
 
-  private record Counter(long expiresAtSecond, AtomicLong count) {}
+  private sealed interface Cell {
+    boolean expired(long nowMillis);
+  }
+
+  private record WindowCell(long expiresAtMillis, AtomicLong count, AtomicBoolean denied) implements Cell {
+    @Override
+    public boolean expired(long nowMillis) {
+      return expiresAtMillis <= nowMillis;
+    }
+  }
+
+  private record BucketCell(AtomicReference<Algorithms.Bucket> state) implements Cell {
+    /** The state of a swept cell; a caller that finds it looks the cell up again. */
+    static final Algorithms.Bucket SWEPT = new Algorithms.Bucket(Long.MIN_VALUE, 0, false, Long.MIN_VALUE);
+
+    @Override
+    public boolean expired(long nowMillis) {
+      Algorithms.Bucket current = state.get();
+      // Marked before it is removed, so no caller can change a bucket that is no longer in the map.
+      return current == SWEPT || current.expiresAtMillis() <= nowMillis && state.compareAndSet(current, SWEPT);
+    }
+  }
 
   public MemoryStore(Clock clock, int maxEntries) {
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -63,53 +101,120 @@ public final class MemoryStore implements CounterStore {
   }
 
   @Override
-  public long[] incrementAndGet(List<CounterKey> keys, long[] hits) {
-    if (keys.size() != hits.length) {
-      throw new IllegalArgumentException("keys and hits differ in length: " + keys.size() + " vs " + hits.length);
-    }
-    // Find or create every counter first, so a full store fails the whole request before any
+  public Outcome[] hit(List<Hit> hits, long nowMillis) {
+    // Find or create every cell first, so a full store fails the whole request before any
     // counter of it is changed.
-    Counter[] found = new Counter[keys.size()];
+    Cell[] found = new Cell[hits.size()];
     for (int i = 0; i < found.length; i++) {
-      found[i] = counter(keys.get(i));
+      found[i] = cell(hits.get(i), nowMillis);
     }
-    long[] counts = new long[found.length];
+    Outcome[] outcomes = new Outcome[found.length];
     for (int i = 0; i < found.length; i++) {
-      counts[i] = hits[i] == 0 ? found[i].count.get() : found[i].count.addAndGet(hits[i]);
+      Hit hit = hits.get(i);
+      outcomes[i] = switch (hit.algorithm()) {
+        case FIXED_WINDOW -> fixed((WindowCell) found[i], hit, nowMillis);
+        case SLIDING_WINDOW -> sliding((WindowCell) found[i], hit, nowMillis);
+        case TOKEN_BUCKET -> bucket((BucketCell) found[i], hit, nowMillis);
+      };
     }
-    return counts;
+    return outcomes;
   }
 
-  private Counter counter(CounterKey key) {
-    Counter counter = counters.get(key.key());
-    if (counter != null) {
-      return counter;
+  private static Outcome fixed(WindowCell cell, Hit hit, long nowMillis) {
+    long count = hit.hits() == 0 ? cell.count.get() : cell.count.addAndGet(hit.hits());
+    return Algorithms.fixed(count, hit.hits(), hit.limit(), nowMillis, hit.windowSeconds());
+  }
+
+  private Outcome sliding(WindowCell current, Hit hit, long nowMillis) {
+    long window = hit.windowSeconds();
+    long start = Algorithms.windowStartSeconds(nowMillis, window);
+    long windowMillis = window * 1000;
+    long elapsed = nowMillis - start * 1000;
+    Cell before = cells.get(keys.sliding(hit.counter(), window, start - window));
+    long previous = before instanceof WindowCell w ? w.count.get() : 0;
+    while (true) {
+      long count = current.count.get();
+      if (!Algorithms.slidingAdmits(previous, count, hit.hits(), hit.limit(), elapsed, windowMillis)) {
+        boolean first = hit.hits() > 0 && current.denied.compareAndSet(false, true);
+        return Algorithms.sliding(previous, count, hit.hits(), false, first, hit.limit(), elapsed, windowMillis);
+      }
+      if (current.count.compareAndSet(count, count + hit.hits())) {
+        return Algorithms.sliding(previous, count, hit.hits(), true, false, hit.limit(), elapsed, windowMillis);
+      }
     }
-    if (counters.size() >= maxEntries) {
+  }
+
+  private Outcome bucket(BucketCell found, Hit hit, long nowMillis) {
+    BucketCell cell = found;
+    while (true) {
+      Algorithms.Bucket state = cell.state.get();
+      if (state == BucketCell.SWEPT) {
+        // Swept between the lookup and now: it was full, and a new cell is too. Removing it here
+        // (the sweeper may not have yet) keeps this loop from finding it again.
+        cells.remove(keys.bucket(hit.counter(), hit.limit(), hit.windowSeconds()), cell);
+        cell = (BucketCell) cell(hit, nowMillis);
+        continue;
+      }
+      Algorithms.BucketResult result = Algorithms.bucket(state, hit.hits(), hit.limit(), hit.burst(),
+          hit.windowSeconds() * 1000, nowMillis);
+      if (result.next() == state || cell.state.compareAndSet(state, result.next())) {
+        return result.outcome();
+      }
+    }
+  }
+
+  private Cell cell(Hit hit, long nowMillis) {
+    long window = hit.windowSeconds();
+    String key;
+    long expiresAt;
+    switch (hit.algorithm()) {
+      case FIXED_WINDOW -> {
+        long start = Algorithms.windowStartSeconds(nowMillis, window);
+        key = keys.fixed(hit.counter(), window, start);
+        expiresAt = (start + window) * 1000;
+      }
+      case SLIDING_WINDOW -> {
+        long start = Algorithms.windowStartSeconds(nowMillis, window);
+        key = keys.sliding(hit.counter(), window, start);
+        expiresAt = (start + 2 * window) * 1000;
+      }
+      case TOKEN_BUCKET -> {
+        key = keys.bucket(hit.counter(), hit.limit(), window);
+        expiresAt = Long.MIN_VALUE;
+      }
+      default -> throw new IllegalStateException("unknown algorithm " + hit.algorithm());
+    }
+    Cell cell = cells.get(key);
+    if (cell != null) {
+      return cell;
+    }
+    if (cells.size() >= maxEntries) {
       sweepAtMostOncePerSecond();
-      if (counters.size() >= maxEntries) {
+      if (cells.size() >= maxEntries) {
         throw new StoreFullException(maxEntries);
       }
     }
-    Counter created = new Counter(key.windowEndSeconds(), new AtomicLong());
-    Counter raced = counters.putIfAbsent(key.key(), created);
+    Cell created = hit.algorithm() == Algorithm.TOKEN_BUCKET
+        ? new BucketCell(new AtomicReference<>(Algorithms.Bucket.EMPTY))
+        : new WindowCell(expiresAt, new AtomicLong(), new AtomicBoolean());
+    Cell raced = cells.putIfAbsent(key, created);
     return raced == null ? created : raced;
   }
 
   private void sweepAtMostOncePerSecond() {
-    long now = clock.now().getEpochSecond();
+    long now = Math.floorDiv(clock.millis(), 1000);
     long last = lastSweepSecond.get();
     if (last != now && lastSweepSecond.compareAndSet(last, now)) {
       purgeExpired();
     }
   }
 
-  /** Removes every counter whose window has ended; returns how many. */
+  /** Removes every counter whose time is over; returns how many. */
   public int purgeExpired() {
-    long now = clock.now().getEpochSecond();
+    long now = clock.millis();
     int removed = 0;
-    for (var entry : counters.entrySet()) {
-      if (entry.getValue().expiresAtSecond <= now && counters.remove(entry.getKey(), entry.getValue())) {
+    for (var entry : cells.entrySet()) {
+      if (entry.getValue().expired(now) && cells.remove(entry.getKey(), entry.getValue())) {
         removed++;
       }
     }
@@ -118,7 +223,7 @@ public final class MemoryStore implements CounterStore {
 
   /** The number of counters held, expired ones not yet swept included. */
   public int size() {
-    return counters.size();
+    return cells.size();
   }
 
   /** The bound given at construction. */

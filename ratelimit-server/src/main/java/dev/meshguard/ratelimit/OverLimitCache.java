@@ -35,6 +35,9 @@ final class OverLimitCache {
   /** The count seen over the limit, and how long the entry lives. */
   private record Over(long count, long ttlNanos) {}
 
+  /** The same names as the stores give the windows (they carry the window's start and length). */
+  private static final StoreKeys KEYS = new StoreKeys("");
+
   private final Cache<String, Over> cache;
 
   OverLimitCache(int maxEntries, Clock clock) {
@@ -64,17 +67,25 @@ final class OverLimitCache {
         .build();
   }
 
-  /** Whether the store has already shown {@code key} over {@code requestsPerUnit} in its window. */
-  boolean isOver(CounterKey key, long requestsPerUnit) {
-    Over over = cache.getIfPresent(key.key());
+  /**
+   * Whether the store has already shown {@code counter} over {@code requestsPerUnit} in its fixed
+   * window of {@code windowSeconds} at {@code nowSeconds}.
+   */
+  boolean isOver(CounterKey counter, long windowSeconds, long nowSeconds, long requestsPerUnit) {
+    long start = nowSeconds - Math.floorMod(nowSeconds, windowSeconds);
+    Over over = cache.getIfPresent(KEYS.fixed(counter, windowSeconds, start));
     return over != null && over.count() > requestsPerUnit;
   }
 
-  /** Remembers that the store counted {@code count} for {@code key}, over some limit, at {@code now}. */
-  void put(CounterKey key, long count, Instant now) {
-    long ttlNanos = (key.windowEndSeconds() - now.getEpochSecond()) * 1_000_000_000L - now.getNano();
+  /**
+   * Remembers that the store counted {@code count} for {@code counter}'s fixed window of
+   * {@code windowSeconds}, over some limit, at {@code now}.
+   */
+  void put(CounterKey counter, long windowSeconds, long count, Instant now) {
+    long start = now.getEpochSecond() - Math.floorMod(now.getEpochSecond(), windowSeconds);
+    long ttlNanos = (start + windowSeconds - now.getEpochSecond()) * 1_000_000_000L - now.getNano();
     if (ttlNanos > 0) {
-      cache.put(key.key(), new Over(count, ttlNanos));
+      cache.put(KEYS.fixed(counter, windowSeconds, start), new Over(count, ttlNanos));
     }
   }
 

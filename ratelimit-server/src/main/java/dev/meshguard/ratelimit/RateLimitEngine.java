@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -27,12 +26,15 @@ import java.util.function.Supplier;
  *   <li>{@code unlimited} limits never touch the store: OK, no limit, remaining UINT32_MAX;
  *   <li>a counter the local over-limit cache ({@link OverLimitCache}) has seen over its limit in
  *       this window is answered OVER_LIMIT without the store and is not incremented;
- *   <li>the other limits are counted in one store call, in request order, in fixed windows
- *       aligned to Unix time ({@code start = now - now % window}); every matched descriptor is
- *       incremented, also when another one, or itself, is over, unless
+ *   <li>the other limits are counted in one store call, in request order, each by its
+ *       {@link Algorithm}; by default in fixed windows aligned to Unix time
+ *       ({@code start = now - now % window}), where every matched descriptor is incremented,
+ *       also when another one, or itself, is over, unless
  *       {@link EngineOptions#stopIncrementWhenOverLimit()} is on (below);
- *   <li>over means count after the increment &gt; {@code requests_per_unit}; remaining is limit
- *       minus count, floored at 0; {@code duration_until_reset} is {@code window - now % window};
+ *   <li>over, remaining and {@code duration_until_reset} are the store's {@link Outcome}: for a
+ *       fixed window, over means count after the increment &gt; {@code requests_per_unit},
+ *       remaining is limit minus count, floored at 0, and the reset is
+ *       {@code window - now % window};
  *   <li>{@code shadow_mode}: an over-limit status is reported OK (keeping its limit, and 0
  *       remaining); {@code overall_code} is OVER_LIMIT if any status is, and then OK again when
  *       the global {@link EngineOptions#shadowMode()} is on.
@@ -48,7 +50,8 @@ import java.util.function.Supplier;
  * Upstream's {@code STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT} ({@code getHitsAddend} in
  * {@code fixed_cache_impl.go}): if a counter of the request is over in the local cache, the others
  * are incremented by 0 (read); otherwise every counter is read first, and if any would go over
- * with this request's hits, only those are incremented and the others read. It takes two store
+ * with this request's hits (its count plus the hits above its capacity: the limit, or a token
+ * bucket's burst), only those are incremented and the others read. It takes two store
  * calls, as upstream's GET pipeline and INCRBY pipeline do, and shares upstream's race: between
  * the read and the increment other requests may count, so the read is a hint, not a lock.
  *
@@ -64,8 +67,8 @@ import java.util.function.Supplier;
  * Where upstream's unsigned {@code before} would wrap (a counter read, not incremented, below this
  * request's hits), it is 0 here.
  *
- * <p>Not yet: the sliding-window and token-bucket algorithms, which are counted as fixed windows
- * here (and are never put in the local cache). Never throws for a request: a store failure is
+ * <p>Only fixed windows go into the local cache: a sliding window or a token bucket that is over
+ * now admits again before its window ends. Never throws for a request: a store failure is
  * answered by the {@link FailureMode} (counters the local cache knows to be over still answer
  * OVER_LIMIT).
  */
@@ -167,13 +170,13 @@ public final class RateLimitEngine {
       if (limit == null || limit.unlimited()) {
         continue;
       }
-      long window = limit.windowSeconds();
       Descriptor descriptor = descriptors.get(i);
-      keys[i] = CounterKey.of(domain, descriptor.entries(), now - Math.floorMod(now, window), window);
+      keys[i] = CounterKey.of(domain, descriptor.entries());
       hits[i] = descriptor.hitsAddend() == Descriptor.UNSET ? requestHits : descriptor.hitsAddend();
       stats[i] = metrics.stats(domain, limit, descriptor);
       stats[i].totalHits(hits[i]);
-      if (localCache != null && cacheable(limit) && localCache.isOver(keys[i], limit.requestsPerUnit())) {
+      if (localCache != null && cacheable(limit)
+          && localCache.isOver(keys[i], limit.windowSeconds(), now, limit.requestsPerUnit())) {
         cachedOver[i] = true;
         anyCachedOver = true;
       } else {
@@ -181,14 +184,14 @@ public final class RateLimitEngine {
       }
     }
 
-    // The store: counts[i] after adding added[i] to counter i, for every counter not cached over.
-    long[] counts = null;
-    long[] added = null;
+    // The store: outcomes[i] of adding added[i] to counter i, for every counter not cached over.
+    Outcome[] outcomes = null;
+    long[] added;
     boolean storeFailed = false;
     if (toStore > 0) {
       try {
-        added = hitsToAdd(domain, keys, hits, limits, cachedOver, anyCachedOver);
-        counts = count(domain, keys, added, cachedOver);
+        added = hitsToAdd(domain, keys, hits, limits, cachedOver, anyCachedOver, instant);
+        outcomes = count(domain, keys, limits, added, cachedOver, instant);
       } catch (RuntimeException e) {
         // Any store failure, not just StoreException: the request path never throws.
         storeErrors.increment();
@@ -224,17 +227,20 @@ public final class RateLimitEngine {
               ? new DescriptorStatus(Code.OK, current, rpu, reset)
               : new DescriptorStatus(Code.OVER_LIMIT, current, 0, reset);
         } else {
-          long count = counts[i];
+          Outcome outcome = outcomes[i];
+          long count = outcome.count();
           long before = Math.max(0, count - hits[i]);
-          boolean over = count > rpu;
-          countStats(stats[i], limit, hits[i], before, count);
+          boolean over = outcome.over();
+          countStats(stats[i], limit.shadowMode(), outcome.capacity(), hits[i], before, count);
           if (over && localCache != null && cacheable(limit)) {
-            localCache.put(keys[i], count, instant);
+            localCache.put(keys[i], limit.windowSeconds(), count, instant);
           }
           Code code = over && !limit.shadowMode() ? Code.OVER_LIMIT : Code.OK;
-          status = new DescriptorStatus(code, current, Math.max(0, rpu - count), reset);
-          if (code == Code.OVER_LIMIT && added[i] > 0 && count - added[i] <= rpu) {
-            // This request's hits carried the count across the limit (reads never do).
+          status = new DescriptorStatus(code, current, outcome.remaining(), Duration.ofMillis(outcome.resetMillis()));
+          if (code == Code.OVER_LIMIT && outcome.firstOver()) {
+            // The counter's first refused request in its window (for a fixed window: the one whose
+            // hits carried the count across the limit; reads never are), or for a token bucket the
+            // first since the last admitted one.
             if (throttled == null) {
               throttled = new ArrayList<>(1);
             }
@@ -262,7 +268,7 @@ public final class RateLimitEngine {
    * stop-incrementing is on (see the class comment), which may cost one store call to read.
    */
   private long[] hitsToAdd(String domain, CounterKey[] keys, long[] hits, RateLimit[] limits, boolean[] cachedOver,
-      boolean anyCachedOver) {
+      boolean anyCachedOver, Instant now) {
     if (!options.stopIncrementWhenOverLimit()) {
       return hits;
     }
@@ -270,11 +276,11 @@ public final class RateLimitEngine {
     if (anyCachedOver) {
       return added; // all zero: read only
     }
-    long[] current = count(domain, keys, added, cachedOver);
+    Outcome[] current = count(domain, keys, limits, added, cachedOver, now);
     boolean anyWouldExceed = false;
     boolean[] wouldExceed = new boolean[hits.length];
     for (int i = 0; i < hits.length; i++) {
-      if (keys[i] != null && current[i] + hits[i] > limits[i].requestsPerUnit()) {
+      if (keys[i] != null && !cachedOver[i] && current[i].count() + hits[i] > current[i].capacity()) {
         wouldExceed[i] = true;
         anyWouldExceed = true;
       }
@@ -286,38 +292,41 @@ public final class RateLimitEngine {
   }
 
   /**
-   * One store call: adds {@code add[i]} to every counter {@code keys[i]} that is set and not
-   * cached over, in request order, and returns the counts by descriptor index (0 where not
-   * counted). The only place the engine talks to the {@link CounterStore}; timed per domain.
+   * One store call: counts {@code add[i]} hits on every counter {@code keys[i]} that is set and
+   * not cached over, each by its limit's algorithm, in request order, and returns the outcomes by
+   * descriptor index (null where not counted). The only place the engine talks to the
+   * {@link CounterStore}; timed per domain.
    */
-  private long[] count(String domain, CounterKey[] keys, long[] add, boolean[] cachedOver) {
-    List<CounterKey> batch = new ArrayList<>(keys.length);
-    long[] batchHits = new long[keys.length];
+  private Outcome[] count(String domain, CounterKey[] keys, RateLimit[] limits, long[] add, boolean[] cachedOver,
+      Instant now) {
+    List<Hit> batch = new ArrayList<>(keys.length);
     for (int i = 0; i < keys.length; i++) {
       if (keys[i] != null && !cachedOver[i]) {
-        batchHits[batch.size()] = add[i];
-        batch.add(keys[i]);
+        batch.add(Hit.of(keys[i], limits[i], add[i]));
       }
     }
     long started = clock.nanoTime();
-    long[] results;
+    Outcome[] results;
     try {
-      results = store.incrementAndGet(batch, Arrays.copyOf(batchHits, batch.size()));
+      results = store.hit(batch, now.toEpochMilli());
     } finally {
       metrics.storeLatency(domain, clock.nanoTime() - started);
     }
-    long[] counts = new long[keys.length];
+    Outcome[] outcomes = new Outcome[keys.length];
     for (int i = 0, b = 0; i < keys.length; i++) {
       if (keys[i] != null && !cachedOver[i]) {
-        counts[i] = results[b++];
+        outcomes[i] = results[b++];
       }
     }
-    return counts;
+    return outcomes;
   }
 
-  /** Upstream's stats for one limit counted in the store (see the class comment). */
-  private void countStats(RateLimitMetrics.LimitStats stats, RateLimit limit, long hits, long before, long count) {
-    long rpu = limit.requestsPerUnit();
+  /**
+   * Upstream's stats for one limit counted in the store (see the class comment); {@code rpu} is
+   * what the count is compared with: the limit, or a token bucket's burst.
+   */
+  private void countStats(RateLimitMetrics.LimitStats stats, boolean shadowMode, long rpu, long hits, long before,
+      long count) {
     long near = (long) Math.floor((float) rpu * nearLimitRatio);
     if (count > rpu) {
       long overHits = before >= rpu ? hits : count - rpu;
@@ -325,7 +334,7 @@ public final class RateLimitEngine {
       if (before < rpu) {
         stats.nearLimit(rpu - Math.max(near, before));
       }
-      if (limit.shadowMode()) {
+      if (shadowMode) {
         stats.shadowMode(overHits);
       }
     } else {

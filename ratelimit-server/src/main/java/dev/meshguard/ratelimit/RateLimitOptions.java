@@ -23,6 +23,10 @@ import java.util.Objects;
  * @param responseHeaders upstream's {@code LIMIT_RESPONSE_HEADERS_ENABLED} and header names
  * @param localCacheMaxEntries the local over-limit cache's bound, 0 to turn it off
  * @param maxMetricSeries the bound on per-descriptor metric series
+ * @param store where counters live: {@code memory}, {@code redis://host:port},
+ *     {@code redis-cluster://host:port,host:port} or {@code redis-sentinel://host:port,.../master}
+ *     ({@link StoreUri})
+ * @param redis how the Redis stores talk to Redis
  */
 public record RateLimitOptions(
     Path configDir,
@@ -36,12 +40,15 @@ public record RateLimitOptions(
     @Range(min = "0", max = "1") double nearLimitRatio,
     ResponseHeaders responseHeaders,
     @Range(min = "0") int localCacheMaxEntries,
-    @Range(min = "1") int maxMetricSeries) {
+    @Range(min = "1") int maxMetricSeries,
+    @NotBlank String store,
+    RedisOptions redis) {
 
   public static final Path DEFAULT_CONFIG_DIR = Path.of("policies", "ratelimit");
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 8081;
   public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(2);
+  public static final String DEFAULT_STORE = "memory";
 
   public static final RateLimitOptions DEFAULTS = new RateLimitOptions(DEFAULT_CONFIG_DIR, DEFAULT_HOST, DEFAULT_PORT,
       FailureMode.ALLOW, DEFAULT_RELOAD_INTERVAL, MemoryStore.DEFAULT_MAX_ENTRIES);
@@ -67,15 +74,23 @@ public record RateLimitOptions(
     // The engine's own checks (ratio, cache and series bounds), at load time rather than at start.
     new EngineOptions(failureMode, shadowMode, stopIncrementWhenOverLimit, nearLimitRatio, localCacheMaxEntries,
         maxMetricSeries);
+    Objects.requireNonNull(store, "store");
+    Objects.requireNonNull(redis, "redis");
+    StoreUri.parse(store); // refuses a malformed store now, with what the forms are
   }
 
-  /** The server and store settings, with the engine's at their defaults. */
+  /** The server and memory store settings, with the engine's and Redis's at their defaults. */
   public RateLimitOptions(Path configDir, String host, int port, FailureMode failureMode, Duration reloadInterval,
       int maxCounters) {
     this(configDir, host, port, failureMode, reloadInterval, maxCounters, EngineOptions.DEFAULTS.shadowMode(),
         EngineOptions.DEFAULTS.stopIncrementWhenOverLimit(), EngineOptions.DEFAULTS.nearLimitRatio(),
         ResponseHeaders.DEFAULTS, EngineOptions.DEFAULTS.localCacheMaxEntries(),
-        EngineOptions.DEFAULTS.maxMetricSeries());
+        EngineOptions.DEFAULTS.maxMetricSeries(), DEFAULT_STORE, RedisOptions.DEFAULTS);
+  }
+
+  /** {@link #store()}, parsed. */
+  public StoreUri storeUri() {
+    return StoreUri.parse(store);
   }
 
   /** What the engine needs of these options. */
@@ -86,28 +101,40 @@ public record RateLimitOptions(
 
   public RateLimitOptions withConfigDir(Path dir) {
     return new RateLimitOptions(dir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
-        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries);
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis);
   }
 
   public RateLimitOptions withPort(int newPort) {
     return new RateLimitOptions(configDir, host, newPort, failureMode, reloadInterval, maxCounters, shadowMode,
-        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries);
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis);
   }
 
   public RateLimitOptions withFailureMode(FailureMode mode) {
     return new RateLimitOptions(configDir, host, port, mode, reloadInterval, maxCounters, shadowMode,
-        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries);
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis);
   }
 
   /** These options with the engine's settings replaced (the failure mode included). */
   public RateLimitOptions withEngineOptions(EngineOptions engine) {
     return new RateLimitOptions(configDir, host, port, engine.failureMode(), reloadInterval, maxCounters,
         engine.shadowMode(), engine.stopIncrementWhenOverLimit(), engine.nearLimitRatio(), responseHeaders,
-        engine.localCacheMaxEntries(), engine.maxMetricSeries());
+        engine.localCacheMaxEntries(), engine.maxMetricSeries(), store, redis);
   }
 
   public RateLimitOptions withResponseHeaders(ResponseHeaders headers) {
     return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
-        stopIncrementWhenOverLimit, nearLimitRatio, headers, localCacheMaxEntries, maxMetricSeries);
+        stopIncrementWhenOverLimit, nearLimitRatio, headers, localCacheMaxEntries, maxMetricSeries, store, redis);
+  }
+
+  public RateLimitOptions withStore(String newStore) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, newStore,
+        redis);
+  }
+
+  public RateLimitOptions withRedis(RedisOptions newRedis) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
+        newRedis);
   }
 }

@@ -30,8 +30,9 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * The rate limit server: a config directory, a {@link MemoryStore}, the {@link RateLimitEngine}
- * and {@link RateLimitService} on a {@link GrpcServer}, and the {@code ratelimit} component of
+ * The rate limit server: a config directory, a {@link CounterStore} ({@link MemoryStore}, or
+ * {@link RedisStore} as {@link RateLimitOptions#store()} says), the {@link RateLimitEngine} and
+ * {@link RateLimitService} on a {@link GrpcServer}, and the {@code ratelimit} component of
  * {@code /status}. The engine's per-descriptor and store meters ({@link RateLimitMetrics}) go to
  * the registry given to {@link #start}, which the admin server's {@code /metrics} scrapes.
  *
@@ -67,7 +68,8 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private final AtomicReference<String> lastError = new AtomicReference<>();
   private final LongAdder reloads = new LongAdder();
   private final LongAdder loadErrors = new LongAdder();
-  private final MemoryStore store;
+  private final CounterStore store;
+  private final String storeName;
   private final RateLimitEngine engine;
   private final RateLimitService service;
   private final Object pollLock = new Object();
@@ -81,7 +83,12 @@ public final class RateLimitServer implements AutoCloseable, Component {
     this.configDir = options.configDir();
     this.current = new AtomicReference<>(first);
     this.lastSeenHash = first.revision();
-    this.store = new MemoryStore(clock, options.maxCounters());
+    StoreUri uri = options.storeUri();
+    this.store = switch (uri) {
+      case StoreUri.Memory m -> new MemoryStore(clock, options.maxCounters());
+      default -> RedisStore.connect(uri, options.redis());
+    };
+    this.storeName = uri.toString();
     this.engine = new RateLimitEngine(() -> current.get().config(), store, clock, options.engineOptions(), registry);
     this.service = new RateLimitService(engine, listener, options.responseHeaders());
   }
@@ -115,18 +122,25 @@ public final class RateLimitServer implements AutoCloseable, Component {
     Snapshot first = load(options.configDir(), hashOrThrow(options.configDir()));
     RateLimitServer server = new RateLimitServer(options, clock, first, listener, registry);
     server.registerMeters(registry);
-    server.grpc = GrpcServer.builder()
-        .bindAddress(options.host())
-        .port(options.port())
-        .addService(server.service)
-        .start();
+    try {
+      server.grpc = GrpcServer.builder()
+          .bindAddress(options.host())
+          .port(options.port())
+          .addService(server.service)
+          .start();
+    } catch (IOException | RuntimeException e) {
+      server.store.close();
+      throw e;
+    }
     server.grpc.markServing();
     long interval = options.reloadInterval().toNanos();
     server.poll = scheduler.scheduleWithFixedDelay(server::pollQuietly, interval, interval, TimeUnit.NANOSECONDS);
-    long purge = PURGE_INTERVAL.toNanos();
-    server.purge = scheduler.scheduleWithFixedDelay(server.store::purgeExpired, purge, purge, TimeUnit.NANOSECONDS);
-    LOG.log(Level.INFO, "rate limit server on {0}: {1} domains from {2} (revision {3})", server.endpoint(),
-        first.config().domains().size(), options.configDir(), first.revision());
+    if (server.store instanceof MemoryStore memory) {
+      long purge = PURGE_INTERVAL.toNanos();
+      server.purge = scheduler.scheduleWithFixedDelay(memory::purgeExpired, purge, purge, TimeUnit.NANOSECONDS);
+    }
+    LOG.log(Level.INFO, "rate limit server on {0}: {1} domains from {2} (revision {3}), store {4}", server.endpoint(),
+        first.config().domains().size(), options.configDir(), first.revision(), server.storeName);
     return server;
   }
 
@@ -216,10 +230,16 @@ public final class RateLimitServer implements AutoCloseable, Component {
     return loadErrors.sum();
   }
 
-  /** Ready (a configuration is loaded), its revision, the gRPC endpoint and any refused reload. */
+  /** Where counters live, as configured (without a password). */
+  public String storeName() {
+    return storeName;
+  }
+
+  /** Ready (a configuration is loaded), its revision, the gRPC endpoint, the store and any refused reload. */
   @Override
   public ComponentStatus status() {
-    return ComponentStatus.ready(COMPONENT, revision(), Map.of("grpc", endpoint())).withLastError(lastError.get());
+    return ComponentStatus.ready(COMPONENT, revision(), Map.of("grpc", endpoint(), "store", storeName))
+        .withLastError(lastError.get());
   }
 
   private void registerMeters(MeterRegistry registry) {
@@ -231,12 +251,18 @@ public final class RateLimitServer implements AutoCloseable, Component {
         .description("Requests answered by the failure mode after an unexpected error").register(registry);
   }
 
-  /** Stops polling, then drains the gRPC server for up to its default grace. */
+  /** Stops polling, drains the gRPC server for up to its default grace, then closes the store. */
   @Override
   public void close() {
     poll.cancel(false);
-    purge.cancel(false);
-    grpc.close();
+    if (purge != null) {
+      purge.cancel(false);
+    }
+    try {
+      grpc.close();
+    } finally {
+      store.close();
+    }
   }
 
   private static Snapshot load(Path dir, String hash) throws ConfigException {

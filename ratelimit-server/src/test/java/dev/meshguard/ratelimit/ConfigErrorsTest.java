@@ -54,6 +54,8 @@ class ConfigErrorsTest {
       bad window                                | 'domain: d\\ndescriptors:\\n  - key: k\\n    rate_limit: {unit: second, window: 5d}' | descriptors[0].rate_limit.window | invalid window '5d'
       fractional window                         | 'domain: d\\ndescriptors:\\n  - key: k\\n    rate_limit: {unit: second, window: 1.5s}' | descriptors[0].rate_limit.window | positive whole number of seconds
       requests_per_unit over uint32             | 'domain: d\\ndescriptors:\\n  - key: k\\n    rate_limit: {unit: second, requests_per_unit: 4294967296}' | descriptors[0].rate_limit.requests_per_unit | must be an integer between 0 and 4294967295
+      sliding window beyond exact arithmetic    | 'domain: d\\ndescriptors:\\n  - key: k\\n    rate_limit: {unit: second, algorithm: sliding_window, window: 50000h}' | descriptors[0].rate_limit.window | sliding_window allows windows up to 137438952 s, found 180000000 s
+      token bucket beyond exact arithmetic      | 'domain: d\\ndescriptors:\\n  - key: k\\n    rate_limit: {unit: year, requests_per_unit: 300000, algorithm: token_bucket}' | descriptors[0].rate_limit.algorithm | token_bucket needs burst (or requests_per_unit) times the window in milliseconds below 2^53
       share_threshold not yet                   | 'domain: d\\ndescriptors:\\n  - key: k\\n    value: a*\\n    share_threshold: true' | descriptors[0].share_threshold | not supported yet
       """)
   void oneRule(String name, String yaml, String path, String message) {

@@ -34,12 +34,16 @@ final class EngineFixture {
     preloader.decide(domain, List.of(Descriptor.of(key, value).withHitsAddend(hits)), 1);
   }
 
-  /** The store's count of {@code key=value} in the current window of {@code unit}, read without counting. */
+  /** The store's count of {@code key=value} in the current fixed window of {@code unit}, read without counting. */
   long count(String key, String value, RateLimitUnit unit) {
-    long now = clock.now().getEpochSecond();
-    long window = unit.seconds();
-    CounterKey counter = CounterKey.of(domain, List.of(new Descriptor.Entry(key, value)), now - now % window, window);
-    return store.incrementAndGet(List.of(counter), new long[] {0})[0];
+    return count(key, value, unit, Algorithm.FIXED_WINDOW);
+  }
+
+  /** The store's count of {@code key=value} under {@code algorithm} over {@code unit}, read without counting. */
+  long count(String key, String value, RateLimitUnit unit, Algorithm algorithm) {
+    CounterKey counter = CounterKey.of(domain, List.of(new Descriptor.Entry(key, value)));
+    Hit read = new Hit(counter, algorithm, RateLimit.UINT32_MAX, RateLimit.UINT32_MAX, unit.seconds(), 0);
+    return store.hit(List.of(read), clock.millis())[0].count();
   }
 
   RateLimitDecision decide(Descriptor... descriptors) {

@@ -77,7 +77,10 @@ class LocalCacheTest {
     for (int i = 0; i < 4; i++) {
       hit(f, Descriptor.of("sliding", "a"));
     }
-    assertThat(f.count("sliding", "a", RateLimitUnit.MINUTE)).as("every hit reached the store").isEqualTo(4);
+    assertThat(f.registry.find("meshguard.ratelimit.store.latency").timer().count())
+        .as("every hit reached the store").isEqualTo(4);
+    assertThat(f.count("sliding", "a", RateLimitUnit.MINUTE, Algorithm.SLIDING_WINDOW))
+        .as("a sliding window counts admitted hits only").isEqualTo(2);
     assertThat(f.engine.localCacheSize()).isZero();
   }
 

@@ -65,10 +65,9 @@ class MemoryStoreTest {
   void countersExpireAtTheEndOfTheirWindow() {
     ManualClock clock = new ManualClock(Instant.ofEpochSecond(1_000));
     MemoryStore store = new MemoryStore(clock, 10);
-    CounterKey minute = CounterKey.of("d", List.of(new Descriptor.Entry("k", "v")), 960, 60);
-    store.incrementAndGet(List.of(minute), new long[] {3});
+    store.hit(List.of(fixed("v", 60, 3)), clock.millis()); // window [960, 1020)
     assertThat(store.purgeExpired()).isZero();
-    clock.advance(Duration.ofSeconds(19)); // 1019: window [960, 1020) still open
+    clock.advance(Duration.ofSeconds(19)); // 1019: still open
     assertThat(store.purgeExpired()).isZero();
     clock.advance(Duration.ofSeconds(1)); // 1020: it has ended
     assertThat(store.purgeExpired()).isEqualTo(1);
@@ -76,19 +75,48 @@ class MemoryStoreTest {
   }
 
   @Test
+  void slidingWindowsLiveOneWindowLongerAndBucketsUntilFull() {
+    ManualClock clock = new ManualClock(Instant.ofEpochSecond(1_000));
+    MemoryStore store = new MemoryStore(clock, 10);
+    // 10 per 60 s sliding, window [960, 1020); and a bucket of 10 per 10 s: 3 tokens take 3 s to refill.
+    store.hit(List.of(hit("s", Algorithm.SLIDING_WINDOW, 10, 10, 60, 1), hit("b", Algorithm.TOKEN_BUCKET, 10, 10, 10, 3)),
+        clock.millis());
+    clock.advance(Duration.ofMillis(2_999));
+    assertThat(store.purgeExpired()).isZero();
+    clock.advance(Duration.ofMillis(1));
+    assertThat(store.purgeExpired()).as("the bucket is full again").isEqualTo(1);
+    clock.setWallTime(Instant.ofEpochSecond(1_079));
+    assertThat(store.purgeExpired()).as("still the previous window of [1020, 1080)").isZero();
+    clock.setWallTime(Instant.ofEpochSecond(1_080));
+    assertThat(store.purgeExpired()).isEqualTo(1);
+  }
+
+  @Test
+  void aSweptBucketIsNeverChangedAfterItsRemoval() {
+    ManualClock clock = new ManualClock(Instant.ofEpochSecond(1_000));
+    MemoryStore store = new MemoryStore(clock, 10);
+    Hit take = hit("b", Algorithm.TOKEN_BUCKET, 1, 1, 10, 1);
+    assertThat(store.hit(List.of(take), clock.millis())[0].over()).isFalse();
+    clock.advance(Duration.ofSeconds(10));
+    assertThat(store.purgeExpired()).isEqualTo(1);
+    assertThat(store.hit(List.of(take), clock.millis())[0].over()).isFalse();
+    assertThat(store.hit(List.of(take), clock.millis())[0].over()).as("the new cell holds the admission").isTrue();
+  }
+
+  @Test
   void whenFullOfLiveCountersNewKeysFailAndExistingOnesKeepCounting() {
     ManualClock clock = new ManualClock(Instant.ofEpochSecond(1_000));
     MemoryStore store = new MemoryStore(clock, 2);
-    CounterKey a = key("a", 1_000, 1);
-    CounterKey b = key("b", 1_000, 1);
-    store.incrementAndGet(List.of(a, b), new long[] {1, 1});
-    assertThatThrownBy(() -> store.incrementAndGet(List.of(a, key("c", 1_000, 1)), new long[] {1, 1}))
+    Hit a = fixed("a", 1, 1);
+    Hit b = fixed("b", 1, 1);
+    store.hit(List.of(a, b), clock.millis());
+    assertThatThrownBy(() -> store.hit(List.of(a, fixed("c", 1, 1)), clock.millis()))
         .isInstanceOf(MemoryStore.StoreFullException.class);
     // The failed request changed nothing, not even its existing counter.
-    assertThat(store.incrementAndGet(List.of(a), new long[] {1})).containsExactly(2);
+    assertThat(store.hit(List.of(a), clock.millis())[0].count()).isEqualTo(2);
     // Once the window is over, the sweep frees the slots.
     clock.advance(Duration.ofSeconds(1));
-    assertThat(store.incrementAndGet(List.of(key("c", 1_001, 1)), new long[] {1})).containsExactly(1);
+    assertThat(store.hit(List.of(fixed("c", 1, 1)), clock.millis())[0].count()).isEqualTo(1);
     assertThat(store.size()).isEqualTo(1);
   }
 
@@ -109,15 +137,24 @@ class MemoryStoreTest {
   }
 
   @Test
-  void keysAreUnambiguousAndCarryTheWindow() {
-    var ab_c = CounterKey.of("d", List.of(new Descriptor.Entry("a_b", "c")), 60, 60);
-    var a_bc = CounterKey.of("d", List.of(new Descriptor.Entry("a", "b_c")), 60, 60);
-    var twoEntries = CounterKey.of("d", List.of(new Descriptor.Entry("a", ""), new Descriptor.Entry("b", "c")), 60, 60);
-    var nextWindow = CounterKey.of("d", List.of(new Descriptor.Entry("a_b", "c")), 120, 60);
-    assertThat(List.of(ab_c.key(), a_bc.key(), twoEntries.key(), nextWindow.key())).doesNotHaveDuplicates();
+  void namesAreUnambiguousAndCarryAlgorithmWindowAndRate() {
+    StoreKeys keys = new StoreKeys("p:");
+    CounterKey abc = CounterKey.of("d", List.of(new Descriptor.Entry("a_b", "c")));
+    CounterKey a_bc = CounterKey.of("d", List.of(new Descriptor.Entry("a", "b_c")));
+    CounterKey twoEntries = CounterKey.of("d", List.of(new Descriptor.Entry("a", ""), new Descriptor.Entry("b", "c")));
+    assertThat(List.of(abc, a_bc, twoEntries)).doesNotHaveDuplicates();
+    assertThat(List.of(keys.fixed(abc, 60, 60), keys.fixed(abc, 60, 120), keys.fixed(abc, 120, 120),
+        keys.sliding(abc, 60, 60), keys.bucket(abc, 10, 60), keys.bucket(abc, 20, 60), keys.fixed(a_bc, 60, 60)))
+        .doesNotHaveDuplicates();
+    assertThat(keys.fixed(abc, 60, 60)).isEqualTo("p:{1:d3:a_b1:c}f:60:60");
+    assertThat(keys.bucket(abc, 10, 60)).isEqualTo("p:{1:d3:a_b1:c}b:10:60");
   }
 
-  static CounterKey key(String value, long start, long length) {
-    return CounterKey.of("d", List.of(new Descriptor.Entry("k", value)), start, length);
+  static Hit fixed(String value, long window, long hits) {
+    return hit(value, Algorithm.FIXED_WINDOW, 100, 100, window, hits);
+  }
+
+  static Hit hit(String value, Algorithm algorithm, long limit, long burst, long window, long hits) {
+    return new Hit(CounterKey.of("d", List.of(new Descriptor.Entry("k", value))), algorithm, limit, burst, window, hits);
   }
 }

@@ -96,7 +96,7 @@ class RateLimitServerTest {
       assertThat(limitNow(server)).isEqualTo(7);
       assertThat(server.revision()).isNotEqualTo(first).hasSize(16);
       assertThat(server.status()).isEqualTo(ComponentStatus.ready("ratelimit", server.revision(),
-          Map.of("grpc", "127.0.0.1:" + server.port())));
+          Map.of("grpc", "127.0.0.1:" + server.port(), "store", "memory")));
     }
   }
 

@@ -1,6 +1,5 @@
 package dev.meshguard.core.spiffe;
 
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -11,8 +10,8 @@ import java.util.Set;
  * (istio/istio {@code pilot/pkg/security/trustdomain/bundle.go}, {@code ReplaceTrustDomainAliases}):
  * a principal whose trust domain is the mesh trust domain, one of its aliases, or the literal
  * {@code cluster.local} is expanded into one principal per trust domain in {mesh, aliases...};
- * a principal of a foreign trust domain, and any principal starting with {@code *}, is kept as
- * written.
+ * a principal of a foreign trust domain, or whose trust domain is {@code *}, is kept as written
+ * (see {@link #expand} for the pattern rules).
  */
 public record TrustDomainAliases(String trustDomain, List<String> aliases) {
 
@@ -51,25 +50,52 @@ public record TrustDomainAliases(String trustDomain, List<String> aliases) {
   }
 
   /**
-   * Expands one policy principal (Istio form, {@code td/ns/x/sa/y}, possibly with a leading or
-   * trailing {@code *}) into the principals it stands for in this mesh.
+   * Expands one policy principal (Istio form, {@code td/ns/x/sa/y}, possibly with {@code *}
+   * patterns) into the principals it stands for in this mesh, exactly as istiod's
+   * {@code ReplaceTrustDomainAliases} does: only a principal of exactly five {@code /}-separated
+   * parts whose trust domain is not {@code *} is considered; its trust domain must be
+   * {@code cluster.local} or loosely match one of {mesh, aliases...} (equal, or either side a
+   * {@code *}, {@code prefix*} or {@code *suffix} pattern of the other); then it becomes one
+   * principal per mesh trust domain, kept as written for a trust domain its own pattern matches
+   * by suffix ({@code *-td} stays {@code *-td} for {@code old-td}, becomes {@code other/...} for
+   * {@code other}).
    */
   public List<String> expand(String principal) {
     Objects.requireNonNull(principal, "principal");
-    if (principal.startsWith("*")) {
+    String[] parts = principal.split("/", -1);
+    if (parts.length != 5 || parts[0].equals("*")) {
       return List.of(principal);
     }
-    int slash = principal.indexOf('/');
-    String domain = slash < 0 ? principal : principal.substring(0, slash);
-    String rest = slash < 0 ? "" : principal.substring(slash);
-    if (!isLocal(domain)) {
+    String domain = parts[0];
+    List<String> all = all();
+    if (!domain.equals(ISTIO_DEFAULT_TRUST_DOMAIN) && !looselyMatchesAny(domain, all)) {
       return List.of(principal);
     }
-    List<String> expanded = new ArrayList<>();
-    for (String td : all()) {
-      expanded.add(td + rest);
+    String rest = principal.substring(domain.length());
+    Set<String> expanded = new LinkedHashSet<>();
+    for (String td : all) {
+      expanded.add(suffixPatternMatches(td, domain) ? principal : td + rest);
     }
     return List.copyOf(expanded);
+  }
+
+  // istiod's stringMatch (pilot/pkg/security/trustdomain/util.go): loose in both directions.
+  private static boolean looselyMatchesAny(String domain, List<String> trustDomains) {
+    for (String td : trustDomains) {
+      if (domain.equals(td) || td.equals("*") || prefixPatternMatches(domain, td) || prefixPatternMatches(td, domain)
+          || suffixPatternMatches(domain, td) || suffixPatternMatches(td, domain)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean prefixPatternMatches(String value, String pattern) {
+    return pattern.endsWith("*") && value.startsWith(pattern.substring(0, pattern.length() - 1));
+  }
+
+  private static boolean suffixPatternMatches(String value, String pattern) {
+    return pattern.startsWith("*") && value.endsWith(pattern.substring(1));
   }
 
   /**

@@ -141,7 +141,14 @@ class SpiffeIdTest {
             List.of("td1/ns/foo/sa/bar", "cluster.local/ns/foo/sa/bar", "old-td/ns/foo/sa/bar")),
         Arguments.of(withAliases, "cluster.local/ns/foo/sa/bar",
             List.of("td1/ns/foo/sa/bar", "cluster.local/ns/foo/sa/bar", "old-td/ns/foo/sa/bar")),
-        Arguments.of(withAliases, "foreign/ns/foo/sa/bar", List.of("foreign/ns/foo/sa/bar")));
+        Arguments.of(withAliases, "foreign/ns/foo/sa/bar", List.of("foreign/ns/foo/sa/bar")),
+        // builder/testdata/http/td-aliases-source-principal-{in,out}.yaml (bundle new-td + old-td,
+        // some-trustdomain): a *-td pattern stays for the trust domains it matches by suffix and is
+        // rewritten for the others.
+        Arguments.of(new TrustDomainAliases("new-td", List.of("old-td", "some-trustdomain")),
+            "*-td/ns/foo/sa/prefix-td", List.of("*-td/ns/foo/sa/prefix-td", "some-trustdomain/ns/foo/sa/prefix-td")),
+        // Only principals of exactly five parts are considered (trustdomain/util.go).
+        Arguments.of(withAliases, "td1/ns/foo/sa/bar/extra", List.of("td1/ns/foo/sa/bar/extra")));
   }
 
   @ParameterizedTest

@@ -59,7 +59,7 @@ public final class RedisServerProcess implements AutoCloseable {
   private Process process; // guarded by this; null when not running
   private boolean closed; // guarded by this
 
-  private RedisServerProcess(RedisBinary binary, int port, List<String> extraArgs) {
+  private RedisServerProcess(RedisBinary binary, int port, String configFile, List<String> extraArgs) {
     this.port = port;
     try {
       this.directory = Files.createTempDirectory("meshguard-redis-" + port + "-");
@@ -69,6 +69,16 @@ public final class RedisServerProcess implements AutoCloseable {
     this.logFile = directory.resolve("redis.log");
     List<String> args = new ArrayList<>();
     args.add(binary.executable().toString());
+    if (configFile != null) {
+      // redis-server takes a config file only as its first argument; Sentinel needs one to rewrite.
+      Path file = directory.resolve("redis.conf");
+      try {
+        Files.writeString(file, configFile, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write " + file, e);
+      }
+      args.add(file.toString());
+    }
     args.addAll(
         List.of(
             "--port", Integer.toString(port),
@@ -100,19 +110,28 @@ public final class RedisServerProcess implements AutoCloseable {
     if (port < 1 || port > 65_535) {
       throw new IllegalArgumentException("port out of range: " + port);
     }
-    return start(() -> port, 1, extraArgs);
+    return start(() -> port, 1, null, extraArgs);
+  }
+
+  /**
+   * Starts a server on a free port from a config file with {@code configFile} as its content (in
+   * the server's directory), then the usual arguments, then {@code extraArgs}; e.g. a Sentinel:
+   * {@code startWithConfigFile("sentinel monitor m 127.0.0.1 6379 2\n", List.of("--sentinel"))}.
+   */
+  public static RedisServerProcess startWithConfigFile(String configFile, List<String> extraArgs) {
+    return start(FreePorts::port, PORT_ATTEMPTS, Objects.requireNonNull(configFile, "configFile"), extraArgs);
   }
 
   /** Starts a server on a port from {@code ports}, taking another one if the port was taken. */
   static RedisServerProcess start(IntSupplier ports, List<String> extraArgs) {
-    return start(ports, PORT_ATTEMPTS, extraArgs);
+    return start(ports, PORT_ATTEMPTS, null, extraArgs);
   }
 
-  private static RedisServerProcess start(IntSupplier ports, int attempts, List<String> extraArgs) {
+  private static RedisServerProcess start(IntSupplier ports, int attempts, String configFile, List<String> extraArgs) {
     List<String> args = List.copyOf(Objects.requireNonNull(extraArgs, "extraArgs"));
     RedisBinary binary = RedisBinary.get();
     for (int attempt = 1; ; attempt++) {
-      RedisServerProcess server = new RedisServerProcess(binary, ports.getAsInt(), args);
+      RedisServerProcess server = new RedisServerProcess(binary, ports.getAsInt(), configFile, args);
       boolean started = false;
       try {
         server.launch();

@@ -1,0 +1,81 @@
+package dev.meshguard.ratelimit;
+
+import dev.meshguard.core.config.Range;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The {@code ratelimit.redis} section: how the Redis stores talk to Redis. The defaults are
+ * chosen for a rate limiter, not Lettuce's (which wait 60 s for a command, queue without bound
+ * and buffer commands while disconnected): a decision that Redis cannot make quickly is answered
+ * by the failure mode instead.
+ *
+ * @param commandTimeout how long one request's script may take before the failure mode answers;
+ *     keep it below Envoy's rate limit filter {@code timeout} (20 ms by default there)
+ * @param connectTimeout how long a connection attempt may take
+ * @param requestQueueSize commands in flight per connection before new ones are refused (and
+ *     answered by the failure mode)
+ * @param keyPrefix put before every key (envoyproxy/ratelimit's {@code CACHE_KEY_PREFIX}); no braces
+ * @param expirationJitter up to this much is added to every key's expiry, so keys written together
+ *     do not all expire together (envoyproxy/ratelimit's {@code EXPIRATION_JITTER_MAX_SECONDS},
+ *     300 s there too); 0 for none
+ * @param clusterRefreshPeriod how often a Redis Cluster's topology is re-read besides when Redis
+ *     redirects a command or a node stays unreachable
+ */
+public record RedisOptions(
+    @Range(min = "1ms", max = "1h") Duration commandTimeout,
+    @Range(min = "1ms", max = "1h") Duration connectTimeout,
+    @Range(min = "1") int requestQueueSize,
+    String keyPrefix,
+    @Range(min = "0", max = "1h") Duration expirationJitter,
+    @Range(min = "1s", max = "1h") Duration clusterRefreshPeriod) {
+
+  public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofMillis(50);
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofMillis(500);
+  public static final int DEFAULT_REQUEST_QUEUE_SIZE = 4096;
+  public static final String DEFAULT_KEY_PREFIX = "mg:";
+  public static final Duration DEFAULT_EXPIRATION_JITTER = Duration.ofSeconds(300);
+  public static final Duration DEFAULT_CLUSTER_REFRESH_PERIOD = Duration.ofSeconds(10);
+
+  public static final RedisOptions DEFAULTS = new RedisOptions(DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+      DEFAULT_REQUEST_QUEUE_SIZE, DEFAULT_KEY_PREFIX, DEFAULT_EXPIRATION_JITTER, DEFAULT_CLUSTER_REFRESH_PERIOD);
+
+  public RedisOptions {
+    Objects.requireNonNull(commandTimeout, "commandTimeout");
+    Objects.requireNonNull(connectTimeout, "connectTimeout");
+    Objects.requireNonNull(keyPrefix, "keyPrefix");
+    Objects.requireNonNull(expirationJitter, "expirationJitter");
+    Objects.requireNonNull(clusterRefreshPeriod, "clusterRefreshPeriod");
+    positive(commandTimeout, "commandTimeout");
+    positive(connectTimeout, "connectTimeout");
+    positive(clusterRefreshPeriod, "clusterRefreshPeriod");
+    if (expirationJitter.isNegative()) {
+      throw new IllegalArgumentException("expirationJitter must not be negative, found " + expirationJitter);
+    }
+    if (requestQueueSize <= 0) {
+      throw new IllegalArgumentException("requestQueueSize must be positive, found " + requestQueueSize);
+    }
+    if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
+      throw new IllegalArgumentException("keyPrefix must not contain '{' or '}' (they mark Redis Cluster hash tags)");
+    }
+  }
+
+  private static void positive(Duration d, String name) {
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, found " + d);
+    }
+  }
+
+  public RedisOptions withCommandTimeout(Duration timeout) {
+    return new RedisOptions(timeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter,
+        clusterRefreshPeriod);
+  }
+
+  public RedisOptions withRequestQueueSize(int size) {
+    return new RedisOptions(commandTimeout, connectTimeout, size, keyPrefix, expirationJitter, clusterRefreshPeriod);
+  }
+
+  public RedisOptions withClusterRefreshPeriod(Duration period) {
+    return new RedisOptions(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter, period);
+  }
+}

@@ -1,0 +1,554 @@
+package dev.meshguard.ratelimit;
+
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.protocol.ProtocolVersion;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.Disposable;
+
+/**
+ * Counters in Redis, through Lettuce: one server, a Sentinel-managed master, or a Redis Cluster
+ * ({@link StoreUri}).
+ *
+ * <h2>One round trip</h2>
+ * All counters of one request are decided by one call of one Lua script ({@code ratelimit.lua},
+ * the twin of {@link Algorithms}), which makes each decision atomic however many meshguard
+ * replicas share the Redis: a sliding window's read-then-add and a bucket's compare-and-update
+ * cannot interleave with another caller's. On Redis Cluster a script may only touch keys of one
+ * slot, so the counters are grouped by slot (every key of one descriptor carries the same hash
+ * tag, see {@link StoreKeys}) and the groups are sent at once, one script call each, and awaited
+ * together: latency is one round trip whatever the number of descriptors. The script is loaded
+ * when the store connects (on a cluster: on every master, and again whenever the topology
+ * changes) and sent as EVALSHA; a server that still does not know it (restarted, failed over)
+ * answers NOSCRIPT and gets one EVAL, which also caches it.
+ *
+ * <h2>Time</h2>
+ * The script is given the engine's clock (Unix milliseconds), not Redis's {@code TIME}: windows
+ * are aligned to it as upstream aligns them to its own, and a {@code ManualClock} drives the
+ * algorithms in Redis exactly as in memory. Replicas should keep their clocks in sync (NTP); a
+ * replica whose clock runs δ ahead can admit up to δ times the rate more to a sliding window or
+ * bucket, and counts fixed windows a little early.
+ *
+ * <h2>Failures</h2>
+ * Lettuce is configured for a rate limiter: commands time out after
+ * {@link RedisOptions#commandTimeout()}, at most {@link RedisOptions#requestQueueSize()} are in
+ * flight, commands are refused at once while disconnected instead of buffered, and the connection
+ * is re-established in the background (every 10 ms, backing off to 1 s). Every failure becomes a
+ * {@link StoreException} within the timeout, which the engine answers with its failure mode. If
+ * Redis is unreachable at start, the store starts anyway, fails every call, and keeps connecting
+ * once a second until it succeeds.
+ */
+public final class RedisStore implements CounterStore {
+
+  private static final System.Logger LOG = System.getLogger(RedisStore.class.getName());
+
+  /** The Lua script ({@code ratelimit.lua} next to this class). */
+  static final String SCRIPT = loadScript();
+
+  private static final Duration RECONNECT_MIN = Duration.ofMillis(10);
+  private static final Duration RECONNECT_MAX = Duration.ofSeconds(1);
+  private static final Duration FIRST_CONNECT_RETRY = Duration.ofSeconds(1);
+  private static final int VALUES_PER_HIT = 6;
+  private static final int RESULTS_PER_HIT = 5;
+  private static final int WARM_UP_CALLS = 20;
+
+  /** How the store reaches Redis once connected. */
+  private sealed interface Link {
+    RedisScriptingAsyncCommands<String, String> commands();
+
+    void close();
+  }
+
+  private record StandaloneLink(StatefulRedisConnection<String, String> connection) implements Link {
+    @Override
+    public RedisScriptingAsyncCommands<String, String> commands() {
+      return connection.async();
+    }
+
+    @Override
+    public void close() {
+      connection.close();
+    }
+  }
+
+  private record ClusterLink(StatefulRedisClusterConnection<String, String> connection, Disposable topologyWatch)
+      implements Link {
+    @Override
+    public RedisScriptingAsyncCommands<String, String> commands() {
+      return connection.async();
+    }
+
+    /**
+     * Opens the connection to every master now. Lettuce opens a node's connection on the first
+     * command for it, and with REJECT_COMMANDS that command is refused while the connection is
+     * being made; so after a start or a topology change (failover, resharding) the masters are
+     * connected before requests need them.
+     */
+    CompletableFuture<Void> connectMasters() {
+      List<CompletableFuture<?>> opening = new ArrayList<>();
+      for (RedisClusterNode node : connection.getPartitions()) {
+        if (node.getRole().isUpstream() && !node.hasNoSlots()) {
+          // Each master also gets the script now, so the first requests need no NOSCRIPT retry.
+          opening.add(connection.getConnectionAsync(node.getUri().getHost(), node.getUri().getPort())
+              .thenCompose(c -> c.async().scriptLoad(SCRIPT)));
+        }
+      }
+      return CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new));
+    }
+
+    @Override
+    public void close() {
+      topologyWatch.dispose();
+      connection.close();
+    }
+  }
+
+  private final StoreUri uri;
+  private final RedisOptions options;
+  private final StoreKeys keys;
+  private final String sha;
+  private final long timeoutNanos;
+  private final long jitterSeconds;
+  private final ClientResources resources;
+  private final AbstractRedisClient client;
+  private final CountDownLatch closed = new CountDownLatch(1);
+  private volatile Link link; // null until connected
+  private volatile String notConnected; // why link is null
+
+  private RedisStore(StoreUri uri, RedisOptions options) {
+    this.uri = uri;
+    this.options = options;
+    this.keys = new StoreKeys(options.keyPrefix());
+    this.sha = sha1(SCRIPT);
+    this.timeoutNanos = options.commandTimeout().toNanos();
+    this.jitterSeconds = options.expirationJitter().toSeconds();
+    int threads = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    this.resources = DefaultClientResources.builder()
+        .ioThreadPoolSize(threads)
+        .computationThreadPoolSize(threads)
+        .reconnectDelay(Delay.exponential(RECONNECT_MIN, RECONNECT_MAX, 2, TimeUnit.MILLISECONDS))
+        .build();
+    SocketOptions socket = SocketOptions.builder()
+        .connectTimeout(options.connectTimeout())
+        .keepAlive(true)
+        .tcpNoDelay(true)
+        .build();
+    TimeoutOptions timeouts = TimeoutOptions.enabled(options.commandTimeout());
+    this.client = switch (uri) {
+      case StoreUri.Cluster cluster -> {
+        RedisClusterClient c = RedisClusterClient.create(resources, cluster.seeds().stream()
+            .map(seed -> redisUri(seed, cluster.auth(), 0)).toList());
+        c.setOptions(ClusterClientOptions.builder()
+            .protocolVersion(ProtocolVersion.RESP2)
+            .autoReconnect(true)
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+            .requestQueueSize(options.requestQueueSize())
+            .socketOptions(socket)
+            .timeoutOptions(timeouts)
+            .maxRedirects(3)
+            .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                .enablePeriodicRefresh(options.clusterRefreshPeriod())
+                // Every adaptive trigger (MOVED, ASK, persistent reconnects, uncovered slot,
+                // unknown node) is on by default since Lettuce 7.
+                .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
+                .refreshTriggersReconnectAttempts(2)
+                .build())
+            .build());
+        yield c;
+      }
+      case StoreUri.Standalone s -> standaloneClient(socket, timeouts);
+      case StoreUri.Sentinel s -> standaloneClient(socket, timeouts);
+      case StoreUri.Memory m -> throw new IllegalArgumentException("not a Redis store: " + uri);
+    };
+  }
+
+  private RedisClient standaloneClient(SocketOptions socket, TimeoutOptions timeouts) {
+    RedisClient c = RedisClient.create(resources);
+    c.setOptions(ClientOptions.builder()
+        .protocolVersion(ProtocolVersion.RESP2)
+        .autoReconnect(true)
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+        .requestQueueSize(options.requestQueueSize())
+        .socketOptions(socket)
+        .timeoutOptions(timeouts)
+        .build());
+    return c;
+  }
+
+  /**
+   * Connects to Redis. If it cannot be reached now, the store is returned anyway: every call
+   * fails with a {@link StoreException} until a background attempt (once a second) connects.
+   *
+   * @param uri a Redis form of {@link StoreUri}, not {@link StoreUri.Memory}
+   */
+  public static RedisStore connect(StoreUri uri, RedisOptions options) {
+    Objects.requireNonNull(uri, "uri");
+    Objects.requireNonNull(options, "options");
+    RedisStore store = new RedisStore(uri, options);
+    if (!store.tryConnect()) {
+      Thread retry = new Thread(store::connectUntilClosed, "meshguard-redis-connect");
+      retry.setDaemon(true);
+      retry.start();
+    }
+    return store;
+  }
+
+  private boolean tryConnect() {
+    try {
+      Link opened = switch (client) {
+        case RedisClusterClient c -> connectCluster(c);
+        case RedisClient c -> {
+          StandaloneLink standalone = new StandaloneLink(c.connect(StringCodec.UTF8, standaloneUri()));
+          warmUp(standalone);
+          yield standalone;
+        }
+        default -> throw new IllegalStateException("unexpected client " + client);
+      };
+      synchronized (this) {
+        if (closed.getCount() == 0) {
+          opened.close();
+          return true;
+        }
+        link = opened;
+      }
+      LOG.log(Level.INFO, "rate limit store connected to {0}", uri);
+      return true;
+    } catch (RuntimeException e) {
+      notConnected = "not connected to " + uri + ": " + e.getMessage();
+      LOG.log(Level.WARNING, "rate limit store cannot connect to {0} (retrying every {1} s): {2}", uri,
+          FIRST_CONNECT_RETRY.toSeconds(), e.getMessage());
+      return false;
+    }
+  }
+
+  /**
+   * Loads the script and calls it a few times without keys before requests come: a cold JVM's
+   * first calls through Lettuce are slow enough to miss a tight command timeout. Failures only
+   * leave the first requests slower (NOSCRIPT is retried with EVAL).
+   */
+  private void warmUp(StandaloneLink standalone) {
+    // Two waits at most, however slow Redis is: the load, then all the calls sent at once.
+    long waitMillis = Math.max(options.connectTimeout().toMillis(), options.commandTimeout().toMillis()) * 2;
+    try {
+      standalone.connection().async().scriptLoad(SCRIPT).get(waitMillis, TimeUnit.MILLISECONDS);
+      List<CompletableFuture<Object>> calls = new ArrayList<>(WARM_UP_CALLS);
+      for (int i = 0; i < WARM_UP_CALLS; i++) {
+        calls.add(standalone.commands().evalsha(sha, ScriptOutputType.MULTI, new String[0], "0", "0")
+            .toCompletableFuture());
+      }
+      CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get(waitMillis, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.log(Level.WARNING, "rate limit store: warm-up on {0} failed: {1}", uri, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private ClusterLink connectCluster(RedisClusterClient c) {
+    StatefulRedisClusterConnection<String, String> connection = c.connect(StringCodec.UTF8);
+    AtomicReference<ClusterLink> self = new AtomicReference<>();
+    Disposable watch = resources.eventBus().get()
+        .filter(ClusterTopologyChangedEvent.class::isInstance)
+        .subscribe(event -> {
+          ClusterLink l = self.get();
+          if (l != null) {
+            l.connectMasters(); // failures show as refused commands, answered by the failure mode
+          }
+        });
+    ClusterLink opened = new ClusterLink(connection, watch);
+    self.set(opened);
+    try {
+      opened.connectMasters().get(options.connectTimeout().toMillis() * 2, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.log(Level.WARNING, "rate limit store: not every cluster master is connected yet: {0}", e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return opened;
+  }
+
+  private void connectUntilClosed() {
+    try {
+      while (!closed.await(FIRST_CONNECT_RETRY.toMillis(), TimeUnit.MILLISECONDS)) {
+        if (tryConnect()) {
+          return;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private RedisURI standaloneUri() {
+    return switch (uri) {
+      case StoreUri.Standalone s -> redisUri(s.server(), s.auth(), s.database());
+      case StoreUri.Sentinel s -> {
+        RedisURI.Builder b = RedisURI.builder().withSentinelMasterId(s.master());
+        for (StoreUri.HostPort sentinel : s.sentinels()) {
+          b.withSentinel(RedisURI.builder().withHost(sentinel.host()).withPort(sentinel.port())
+              .withTimeout(options.commandTimeout()).build());
+        }
+        b.withDatabase(s.database()).withSsl(s.auth().tls()).withTimeout(options.commandTimeout());
+        if (s.auth().password() != null) {
+          b.withAuthentication(s.auth().username() == null ? "default" : s.auth().username(), s.auth().password());
+        }
+        yield b.build();
+      }
+      default -> throw new IllegalStateException("not a standalone store: " + uri);
+    };
+  }
+
+  private RedisURI redisUri(StoreUri.HostPort server, StoreUri.Auth auth, int database) {
+    RedisURI.Builder b = RedisURI.builder().withHost(server.host()).withPort(server.port())
+        .withDatabase(database).withSsl(auth.tls()).withTimeout(options.commandTimeout());
+    if (auth.password() != null) {
+      b.withAuthentication(auth.username() == null ? "default" : auth.username(), auth.password());
+    }
+    return b.build();
+  }
+
+  @Override
+  public Outcome[] hit(List<Hit> hits, long nowMillis) {
+    Link current = link;
+    if (current == null) {
+      throw new StoreException(notConnected == null ? "not connected to " + uri : notConnected);
+    }
+    int n = hits.size();
+    String[][] hitKeys = new String[n][];
+    String[][] hitArgs = new String[n][];
+    for (int i = 0; i < n; i++) {
+      prepare(hits.get(i), nowMillis, i, hitKeys, hitArgs);
+    }
+    String jitter = Long.toString(jitterSeconds == 0 ? 0 : ThreadLocalRandom.current().nextLong(jitterSeconds));
+    String now = Long.toString(nowMillis);
+    // Groups of hit indices sharing a slot, in request order; one group on a single server.
+    List<int[]> groups = current instanceof ClusterLink ? bySlot(hitKeys) : List.of(range(n));
+    List<CompletableFuture<List<Object>>> calls = new ArrayList<>(groups.size());
+    for (int[] group : groups) {
+      calls.add(call(current.commands(), group, hitKeys, hitArgs, now, jitter));
+    }
+    try {
+      CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get(timeoutNanos, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      throw new StoreException("redis did not answer within " + options.commandTimeout().toMillis() + " ms ("
+          + uri + ")", e);
+    } catch (ExecutionException e) {
+      throw failure(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException("interrupted while waiting for redis", e);
+    }
+    Outcome[] outcomes = new Outcome[n];
+    for (int g = 0; g < groups.size(); g++) {
+      List<Object> values = calls.get(g).join();
+      int[] group = groups.get(g);
+      if (values == null || values.size() != group.length * RESULTS_PER_HIT) {
+        throw new StoreException("redis script answered " + (values == null ? "nothing" : values.size() + " values")
+            + " for " + group.length + " counters");
+      }
+      for (int j = 0; j < group.length; j++) {
+        int base = j * RESULTS_PER_HIT;
+        outcomes[group[j]] = new Outcome(number(values.get(base)), number(values.get(base + 1)),
+            number(values.get(base + 2)), number(values.get(base + 3)), number(values.get(base + 4)) == 1);
+      }
+    }
+    return outcomes;
+  }
+
+  private void prepare(Hit hit, long nowMillis, int i, String[][] hitKeys, String[][] hitArgs) {
+    long window = hit.windowSeconds();
+    long start = Algorithms.windowStartSeconds(nowMillis, window);
+    String algorithm;
+    long elapsed;
+    switch (hit.algorithm()) {
+      case FIXED_WINDOW -> {
+        algorithm = "f";
+        elapsed = (Math.floorDiv(nowMillis, 1000) - start) * 1000; // upstream counts whole seconds
+        hitKeys[i] = new String[] {keys.fixed(hit.counter(), window, start)};
+      }
+      case SLIDING_WINDOW -> {
+        algorithm = "s";
+        elapsed = nowMillis - start * 1000;
+        hitKeys[i] = new String[] {keys.sliding(hit.counter(), window, start),
+            keys.sliding(hit.counter(), window, start - window)};
+      }
+      case TOKEN_BUCKET -> {
+        algorithm = "b";
+        elapsed = 0;
+        hitKeys[i] = new String[] {keys.bucket(hit.counter(), hit.limit(), window)};
+      }
+      default -> throw new IllegalStateException("unknown algorithm " + hit.algorithm());
+    }
+    hitArgs[i] = new String[] {algorithm, Long.toString(hit.limit()), Long.toString(hit.burst()),
+        Long.toString(window * 1000), Long.toString(hit.hits()), Long.toString(elapsed)};
+  }
+
+  private CompletableFuture<List<Object>> call(RedisScriptingAsyncCommands<String, String> commands, int[] group,
+      String[][] hitKeys, String[][] hitArgs, String now, String jitter) {
+    List<String> keyList = new ArrayList<>(group.length * 2);
+    String[] args = new String[2 + group.length * VALUES_PER_HIT];
+    args[0] = now;
+    args[1] = jitter;
+    int a = 2;
+    for (int i : group) {
+      for (String key : hitKeys[i]) {
+        keyList.add(key);
+      }
+      System.arraycopy(hitArgs[i], 0, args, a, VALUES_PER_HIT);
+      a += VALUES_PER_HIT;
+    }
+    String[] keyArray = keyList.toArray(String[]::new);
+    CompletionStage<List<Object>> first = commands.evalsha(sha, ScriptOutputType.MULTI, keyArray, args);
+    return first.toCompletableFuture().exceptionallyCompose(e -> isNoScript(e)
+        ? commands.<List<Object>>eval(SCRIPT, ScriptOutputType.MULTI, keyArray, args).toCompletableFuture()
+        : CompletableFuture.failedFuture(e));
+  }
+
+  /** NOSCRIPT: the server does not know the script. The cluster API reports it as a plain command error. */
+  private static boolean isNoScript(Throwable e) {
+    Throwable cause = unwrap(e);
+    return cause instanceof RedisNoScriptException
+        || cause instanceof RedisException && cause.getMessage() != null && cause.getMessage().startsWith("NOSCRIPT");
+  }
+
+  /** Splits hits into groups by the slot of their keys (all keys of one hit share a slot), keeping order. */
+  private static List<int[]> bySlot(String[][] hitKeys) {
+    Map<Integer, List<Integer>> slots = new LinkedHashMap<>();
+    for (int i = 0; i < hitKeys.length; i++) {
+      slots.computeIfAbsent(SlotHash.getSlot(hitKeys[i][0]), s -> new ArrayList<>()).add(i);
+    }
+    List<int[]> groups = new ArrayList<>(slots.size());
+    for (List<Integer> indices : slots.values()) {
+      groups.add(indices.stream().mapToInt(Integer::intValue).toArray());
+    }
+    return groups;
+  }
+
+  private static int[] range(int n) {
+    int[] all = new int[n];
+    for (int i = 0; i < n; i++) {
+      all[i] = i;
+    }
+    return all;
+  }
+
+  private static long number(Object value) {
+    if (value instanceof Long l) {
+      return l;
+    }
+    throw new StoreException("redis script answered a non-integer: " + value);
+  }
+
+  /** Maps a Lettuce failure to what the engine and the logs need: a StoreException saying why. */
+  private StoreException failure(Throwable cause) {
+    Throwable e = unwrap(cause);
+    String why = switch (e) {
+      case RedisCommandTimeoutException t -> "redis did not answer within " + options.commandTimeout().toMillis()
+          + " ms";
+      case null -> "unknown failure";
+      default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    };
+    return new StoreException(why + " (" + uri + ")", e);
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    Throwable t = e;
+    while ((t instanceof java.util.concurrent.CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  /** Whether the store has a connection (it may still be reconnecting underneath). */
+  public boolean connected() {
+    return link != null;
+  }
+
+  @Override
+  public String toString() {
+    return "RedisStore[" + uri + "]";
+  }
+
+  /** Closes the connection and Lettuce's threads. */
+  @Override
+  public void close() {
+    Link open;
+    synchronized (this) {
+      if (closed.getCount() == 0) {
+        return;
+      }
+      closed.countDown();
+      open = link;
+      link = null;
+      notConnected = "store closed";
+    }
+    try {
+      if (open != null) {
+        open.close();
+      }
+    } finally {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+  }
+
+  private static String loadScript() {
+    try (InputStream in = RedisStore.class.getResourceAsStream("ratelimit.lua")) {
+      if (in == null) {
+        throw new IllegalStateException("ratelimit.lua is missing from the jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String sha1(String text) {
+    try {
+      return java.util.HexFormat.of().formatHex(
+          java.security.MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-1 is required of every JDK", e);
+    }
+  }
+}
