@@ -81,7 +81,7 @@ class MainTest {
 
   @Test
   void benchRunKnowsEverySuite() {
-    assertThat(Main.suites()).extracting(Suite::name).containsExactly("audit-write", "policy-eval");
+    assertThat(Main.suites()).extracting(Suite::name).containsExactly("audit-write", "policy-eval", "ca-issue");
   }
 
   @Test

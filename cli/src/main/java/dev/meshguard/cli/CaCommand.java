@@ -6,8 +6,10 @@ import dev.meshguard.ca.CaOptions;
 import dev.meshguard.ca.CertificateAuthority;
 import dev.meshguard.ca.IssueResult;
 import dev.meshguard.ca.PemText;
+import dev.meshguard.ca.RootStore;
 import dev.meshguard.ca.SpiffeBundle;
 import dev.meshguard.ca.server.CaServer;
+import dev.meshguard.ca.workload.RegistrationEntry;
 import dev.meshguard.core.Version;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.config.Durations;
@@ -21,6 +23,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -32,16 +35,19 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * {@code meshguard ca}: the SPIFFE certificate authority as a server (the Istio CA API and the
- * SPIFFE bundle endpoint, with its admin server and audit log), and {@code meshguard ca
- * init|issue|bundle}, its offline tools. The CA directory uses Istio's plugged-in CA layout
- * (ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem). The server runs until SIGINT/SIGTERM,
- * then closes everything in reverse start order.
+ * {@code meshguard ca}: the SPIFFE certificate authority as a server (the Istio CA API, the
+ * SPIFFE bundle endpoint and, when a socket is given, the SPIFFE Workload API, with its admin
+ * server and audit log), and {@code meshguard ca init|issue|bundle}, its offline tools. The CA
+ * directory uses Istio's plugged-in CA layout (ca-cert.pem, ca-key.pem, cert-chain.pem,
+ * root-cert.pem), plus {@code roots/} for a CA meshguard created and rotates. The server runs
+ * until SIGINT/SIGTERM, then closes everything in reverse start order.
  */
 @Command(name = "ca", mixinStandardHelpOptions = true,
     description = {"The SPIFFE certificate authority. Without a subcommand: serve the Istio CA API (gRPC over TLS,",
-        "what istio-agent's CA_ADDR points at) and the SPIFFE bundle endpoint, creating a root CA in DIR when it",
-        "holds none; Ctrl-C stops. The subcommands create a CA, issue an X.509-SVID offline, print the bundle."},
+        "what istio-agent's CA_ADDR points at), the SPIFFE bundle endpoint and, with --workload-socket, the SPIFFE",
+        "Workload API, creating a root CA in DIR when it holds none (its roots then rotate; a plugged-in CA's files",
+        "are re-read when they change); Ctrl-C stops. The subcommands create a CA, issue an X.509-SVID offline,",
+        "print the bundle."},
     subcommands = {CaCommand.Init.class, CaCommand.Issue.class, CaCommand.Bundle.class})
 final class CaCommand implements Callable<Integer> {
   @Spec
@@ -65,6 +71,16 @@ final class CaCommand implements Callable<Integer> {
       description = "SPIFFE bundle endpoint (HTTPS) port; default 8443 (ca.bundle_port).")
   private Integer bundlePort;
 
+  @Option(names = "--workload-socket", paramLabel = "PATH",
+      description = "Serve the SPIFFE Workload API on this Unix socket (workload_api.socket); off when unset.")
+  private Path workloadSocket;
+
+  @Option(names = "--workload-entry", paramLabel = "SEL=ID", converter = EntryConverter.class,
+      description = {"A registration entry of the Workload API, e.g. uid:1001=spiffe://TD/ns/default/sa/web or",
+          "uid:999,gid:999=spiffe://TD/db (selectors uid, gid, pid; all must match); repeatable, in priority",
+          "order; replaces workload_api.entries of the config file."})
+  private List<RegistrationEntry> workloadEntries;
+
   @Override
   public Integer call() throws IOException {
     Map<String, String> flags = new LinkedHashMap<>();
@@ -80,10 +96,13 @@ final class CaCommand implements Callable<Integer> {
     if (bundlePort != null) {
       flags.put("ca.bundle_port", bundlePort.toString());
     }
+    if (workloadSocket != null) {
+      flags.put("workload_api.socket", workloadSocket.toString());
+    }
     CaServerConfig config;
     Crypto crypto;
     try {
-      config = options.load(CaServerConfig.DEFAULTS, System.getenv(), flags);
+      config = options.load(CaServerConfig.DEFAULTS, System.getenv(), flags).withWorkloadEntries(workloadEntries);
       CaServer.checkRequired(config.ca());
       crypto = CliCrypto.install(config.fips());
     } catch (ConfigException e) {
@@ -96,12 +115,13 @@ final class CaCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     ServerRuntime.Common common = runtime.startCommon("ca", config.admin(), config.audit(), crypto.isFips());
     Clock clock = common.clock();
-    CaServer server = CaServers.start(config.ca(), crypto, clock, common.metrics().registry(), common.audit(),
-        config.audit(), runtime::started);
+    CaServer server = CaServers.start(config.ca(), config.workloadApi(), crypto, clock, common.metrics().registry(),
+        common.audit(), config.audit(), runtime::started);
     common.admin().register(server);
     common.audit().append(new AuditEvent(clock.now(), EventIds.next(clock), CaServer.COMPONENT, "start", "started",
         null, null, null, "meshguard " + Version.current() + " ca; grpc " + server.endpoint() + ", bundle "
-            + server.bundleUrl() + ", " + crypto, 0), config.audit().durabilityOf("meshguard"));
+            + server.bundleUrl() + server.workloadApiAddress().map(a -> ", workload api " + a).orElse("") + ", "
+            + crypto, 0), config.audit().durabilityOf("meshguard"));
 
     out.printf("meshguard %s ca (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");
     out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", common.admin().endpoint());
@@ -131,6 +151,18 @@ final class CaCommand implements Callable<Integer> {
     }
   }
 
+  /** {@code uid:1001[,gid:50][,pid:7]=spiffe://td/path}, as {@link RegistrationEntry#parse} reads it. */
+  static final class EntryConverter implements ITypeConverter<RegistrationEntry> {
+    @Override
+    public RegistrationEntry convert(String value) {
+      try {
+        return RegistrationEntry.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
   static final class DurationConverter implements ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
@@ -154,7 +186,7 @@ final class CaCommand implements Callable<Integer> {
 
   @Command(name = "init", mixinStandardHelpOptions = true,
       description = {"Create a self-signed root CA in DIR. Refuses to overwrite an existing CA.",
-          "The key file ca-key.pem is written with mode 0600."})
+          "Key files are written with mode 0600. Served by meshguard ca, its roots rotate (DIR/roots/)."})
   static final class Init implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -178,8 +210,9 @@ final class CaCommand implements Callable<Integer> {
     public Integer call() {
       try {
         Crypto crypto = CliCrypto.install(ca.fips);
-        CertificateAuthority authority = CertificateAuthority.init(crypto, Clock.SYSTEM, ca.dir, trustDomain, keyType,
-            CaOptions.defaults().withCaValidity(validity));
+        // A CA made here is one meshguard rotates: its root goes to DIR/roots/1 too, with a JWT key.
+        CertificateAuthority authority = RootStore.init(crypto, Clock.SYSTEM, ca.dir, trustDomain, keyType,
+            KeyAlgorithm.DEFAULT, CaOptions.defaults().withCaValidity(validity));
         PrintWriter out = spec.commandLine().getOut();
         out.println("created a " + keyType + " root CA for spiffe://" + authority.trustDomain() + " in " + ca.dir
             + " (valid until " + authority.signingCertificate().getNotAfter().toInstant() + ")");

@@ -5,6 +5,7 @@ import dev.meshguard.audit.AuditLog;
 import dev.meshguard.ca.CaDirectory;
 import dev.meshguard.ca.server.CaServer;
 import dev.meshguard.ca.server.CaServerOptions;
+import dev.meshguard.ca.workload.WorkloadApiOptions;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.time.Clock;
@@ -20,18 +21,22 @@ final class CaServers {
   private CaServers() {}
 
   /**
-   * Starts the CA server and its scheduler (TLS file polls, serving-certificate renewals), handing
-   * both to {@code own} to close (the server first).
+   * Starts the CA server (with the Workload API when {@code workload} names a socket) and its
+   * scheduler (rotation ticks, CA and TLS file polls, serving-certificate renewals, Workload API
+   * refreshes), handing both to {@code own} to close (the server first).
    */
-  static CaServer start(CaServerOptions options, Crypto crypto, Clock clock, MeterRegistry registry, AuditLog audit,
-      AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
+  static CaServer start(CaServerOptions options, WorkloadApiOptions workload, Crypto crypto, Clock clock,
+      MeterRegistry registry, AuditLog audit, AuditConfig auditConfig, Consumer<AutoCloseable> own)
+      throws IOException, ConfigException {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(task -> {
       Thread thread = new Thread(task, "meshguard-ca-scheduler");
       thread.setDaemon(true);
       return thread;
     });
     own.accept(scheduler::shutdownNow);
-    CaServer server = CaServer.start(options, crypto, clock, scheduler, registry, audit,
+    // The Workload API, when configured, runs inside the CA server on the same rotation, and the
+    // server closes it first.
+    CaServer server = CaServer.start(options, workload, crypto, clock, scheduler, registry, audit,
         auditConfig.durabilityOf(CaServer.COMPONENT));
     own.accept(server);
     return server;
@@ -49,6 +54,9 @@ final class CaServers {
         ? "no token clusters (ca.authentication.clusters): only renewals with a client certificate from this CA"
         : "service account tokens of clusters " + String.join(", ", options.authentication().clusters().keySet())
             + " (primary " + options.authentication().primaryCluster() + ")");
+    out.printf("  %-10s %s%n", "", server.describeRotation());
     out.printf("  %-10s %s  SPIFFE trust bundle (https_web)%n", "bundle", server.bundleUrl());
+    server.workloadApi().ifPresent(api -> out.printf("  %-10s %s  SPIFFE Workload API, %d registration entries"
+        + " (SPIFFE_ENDPOINT_SOCKET=%s)%n", "workload", api.endpointAddress(), api.entryCount(), api.endpointAddress()));
   }
 }

@@ -63,8 +63,8 @@ final class UpCommand implements Callable<Integer> {
     if (ratelimit != null) {
       common.admin().register(ratelimit);
     }
-    CaServer ca = CaServers.start(config.ca(), crypto, clock, common.metrics().registry(), common.audit(), config.audit(),
-        runtime::started);
+    CaServer ca = CaServers.start(config.ca(), config.workloadApi(), crypto, clock, common.metrics().registry(),
+        common.audit(), config.audit(), runtime::started);
     common.admin().register(ca);
 
     out.printf("meshguard %s up (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");

@@ -84,6 +84,8 @@ class CaCommandTest {
     assertThat(run("ca", "init", "--dir", ca.toString(), "--trust-domain", "example.org", "--key-type", "ec-p384"))
         .as(err.toString()).isZero();
     assertThat(out.toString()).startsWith("created a ecdsa-p384 root CA for spiffe://example.org in " + ca);
+    assertThat(Files.readString(ca.resolve("roots/1/ca-cert.pem"))).as("a CA made here is one meshguard rotates")
+        .isEqualTo(Files.readString(ca.resolve("ca-cert.pem")));
     assertThat(Files.getPosixFilePermissions(ca.resolve("ca-key.pem"))).isEqualTo(PosixFilePermissions.fromString("rw-------"));
     assertThat(out.toString() + err).doesNotContain("PRIVATE KEY");
 
@@ -138,6 +140,10 @@ class CaCommandTest {
         "--key-type", "rsa-1024")).isEqualTo(2);
     assertThat(err.toString()).contains("\"rsa-1024\": use ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096");
     assertThat(Files.exists(dir.resolve("x"))).isFalse();
+    assertThat(run("ca", "--trust-domain", "example.org", "--dir", dir.resolve("y").toString(),
+        "--workload-entry", "uid=spiffe://example.org/web")).isEqualTo(2);
+    assertThat(err.toString()).contains("--workload-entry").contains("selector \"uid\" is not NAME:NUMBER, e.g. uid:1001");
+    assertThat(Files.exists(dir.resolve("y"))).isFalse();
     assertThat(run("ca", "bundle", "--dir", dir.resolve("none").toString())).isEqualTo(CliErrors.CONFIG);
     assertThat(err.toString()).contains("ca-cert.pem: cannot read: no such file");
   }

@@ -52,14 +52,17 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * {@code meshguard ca --trust-domain TD --dir DIR} as a separate process from the packaged
- * distribution: it creates the CA, issues over the Istio CA API to a service-account token checked
- * against a configured JWKS, lists itself on {@code /status}, and records the issuance in an audit
- * log that verifies after SIGTERM.
+ * {@code meshguard ca --trust-domain TD --dir DIR --workload-socket PATH --workload-entry SEL=ID}
+ * as a separate process from the packaged distribution: it creates the CA (persisted under
+ * {@code roots/}), issues over the Istio CA API to a service-account token checked against a
+ * configured JWKS and over the Workload API to this process (matched by its uid), lists both on
+ * {@code /status} and in the metrics, records both in an audit log that verifies after SIGTERM,
+ * and removes its socket.
  */
 class CaProcessIT {
   private static final Path JAR = Path.of("target", "meshguard.jar");
   static final String WEB = "spiffe://example.org/ns/default/sa/web";
+  static final String WORKER = "spiffe://example.org/ns/jobs/sa/worker";
 
   @TempDir
   Path tmp;
@@ -92,20 +95,27 @@ class CaProcessIT {
     int port = FreePorts.port();
     int bundlePort = FreePorts.port();
     Path log = tmp.resolve("ca.log");
+    Path socket = tmp.resolve("workload.sock");
+    long uid = ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
     process = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
             "--enable-native-access=ALL-UNNAMED", "-jar", JAR.toAbsolutePath().toString(), "ca",
             "--config", tmp.resolve("meshguard.yaml").toString(), "--trust-domain", "example.org",
             "--dir", tmp.resolve("ca").toString(), "--port", Integer.toString(port),
             "--bundle-port", Integer.toString(bundlePort), "--admin-port", Integer.toString(adminPort),
-            "--audit-dir", tmp.resolve("audit").toString()))
+            "--audit-dir", tmp.resolve("audit").toString(), "--workload-socket", socket.toString(),
+            "--workload-entry", "uid:" + uid + "=" + WORKER))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
         () -> "meshguard ca to print its banner; log so far:\n" + readQuietly(log));
     assertThat(Files.readString(log))
         .contains("ca         grpc://127.0.0.1:" + port + "  Istio CA API for spiffe://example.org (TLS by SunJSSE)")
         .contains("istio-agent: CA_ADDR=<one of localhost>:" + port)
-        .contains("bundle     https://127.0.0.1:" + bundlePort + "/  SPIFFE trust bundle (https_web)");
+        .contains("roots rotate every 365d (new root published 7d ahead), next step at ")
+        .contains("bundle     https://127.0.0.1:" + bundlePort + "/  SPIFFE trust bundle (https_web)")
+        .contains("workload   unix://" + socket + "  SPIFFE Workload API, 1 registration entries"
+            + " (SPIFFE_ENDPOINT_SOCKET=unix://" + socket + ")");
     assertThat(tmp.resolve("ca/ca-key.pem")).exists();
+    assertThat(tmp.resolve("ca/roots/1/ca-key.pem")).exists();
 
     String token = token(issuerKey);
     channel = NettyChannelBuilder.forAddress("localhost", port)
@@ -122,17 +132,20 @@ class CaProcessIT {
     HttpResponse<String> status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + adminPort + "/status")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(status.body()).contains("\"component\":\"ca\"").contains("\"grpc\":\"127.0.0.1:" + port + "\"")
-        .contains("\"bundle\":\"https://127.0.0.1:" + bundlePort + "/\"");
+        .contains("\"bundle\":\"https://127.0.0.1:" + bundlePort + "/\"")
+        .contains("\"workload_api\":\"unix://" + socket + "\"");
     String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + adminPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
-    assertThat(metrics).contains("meshguard_ca_issued_total{key_type=\"ecdsa-p256\"} 1.0")
-        .contains("meshguard_ca_refused_total{reason=\"permission_denied\"} 0.0")
+    assertThat(metrics).contains("meshguard_ca_issued_total{api=\"istio\",key_type=\"ecdsa-p256\"} 1.0")
+        .contains("meshguard_ca_issued_total{api=\"workload\",key_type=\"ecdsa-p256\"} 1.0")
+        .contains("meshguard_ca_refused_total{api=\"istio\",reason=\"permission_denied\"} 0.0")
         .contains("meshguard_ca_request_latency_seconds_count 1")
         .containsPattern("meshguard_ca_certificate_expiry_timestamp_seconds\\{certificate=\"root\"\\} [0-9.E]+");
 
     process.destroy();
     assertThat(process.waitFor(15, TimeUnit.SECONDS)).isTrue();
     assertThat(Files.readString(log)).contains("meshguard ca stopped");
+    assertThat(socket).as("the Workload API removed its socket").doesNotExist();
     assertThat(Main.commandLine().execute("audit", "verify", tmp.resolve("audit").toString())).isZero();
     StringWriter events = new StringWriter();
     CommandLine query = Main.commandLine();
@@ -140,7 +153,8 @@ class CaProcessIT {
     assertThat(query.execute("audit", "query", "--component", "ca", "--outcome", "issued", "--format", "json",
         tmp.resolve("audit").toString())).isZero();
     assertThat(events.toString()).contains("\"kind\":\"issue\"").contains("\"spiffe_id\":\"" + WEB + "\"")
-        .contains("system:serviceaccount:default:web");
+        .contains("system:serviceaccount:default:web")
+        .contains("\"spiffe_id\":\"" + WORKER + "\"").contains("Workload API SVID of the registration entries for");
   }
 
   private static String token(ECKey key) throws Exception {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.meshguard.ca.server.CaServerOptions;
 import dev.meshguard.ca.server.CaServerOptions.TokenReviewOptions;
+import dev.meshguard.ca.workload.RegistrationEntry;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.KeyAlgorithm;
 import java.io.PrintWriter;
@@ -66,6 +67,37 @@ class CaServerConfigTest {
     assertThat(ca.authentication().clusters().get("main").tokenReview()).isEqualTo(TokenReviewOptions.DEFAULTS);
     assertThat(ca.authentication().clusters().get("edge").jwks().file()).isEqualTo(dir.resolve("edge-jwks.json"));
     assertThat(ca.authentication().trustedNodeAccounts()).containsExactly("istio-system/ztunnel");
+  }
+
+  @Test
+  void theWorkloadApiIsOffByDefaultAndItsEntryFlagsReplaceTheFiles() throws Exception {
+    assertThat(load("ca: {trust_domain: cluster.local}\n", Map.of()).workloadApi().enabled()).isFalse();
+    CaServerConfig config = load("""
+        ca:
+          trust_domain: cluster.local
+          rotation_period: 4380h
+          rotation_lead_time: 72h
+          reload_interval: 2s
+        workload_api:
+          socket: run/agent.sock
+          entries:
+            - spiffe_id: spiffe://cluster.local/ns/web/sa/web
+              selectors: {uid: 1001}
+        """, Map.of());
+    assertThat(config.ca().rotation().rotationPeriod()).isEqualTo(Duration.ofDays(182).plusHours(12));
+    assertThat(config.ca().rotation().leadTime()).isEqualTo(Duration.ofDays(3));
+    assertThat(config.ca().reloadInterval()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(config.workloadApi().socket()).isEqualTo(dir.resolve("run/agent.sock"));
+    assertThat(config.workloadApi().entries()).extracting(Object::toString)
+        .containsExactly("uid:1001=spiffe://cluster.local/ns/web/sa/web");
+    assertThat(config.withWorkloadEntries(List.of()).workloadApi().entries()).hasSize(1);
+    assertThat(config.withWorkloadEntries(List.of(RegistrationEntry.parse("uid:7,gid:8=spiffe://cluster.local/db")))
+        .workloadApi().entries()).extracting(Object::toString).containsExactly("gid:8,uid:7=spiffe://cluster.local/db");
+    assertThat(load("", Map.of("workload_api.socket", "/run/meshguard/api.sock")).workloadApi().socket())
+        .isEqualTo(Path.of("/run/meshguard/api.sock"));
+    assertThatThrownBy(() -> load("ca:\n  rotation_period: 48h\n  rotation_lead_time: 48h\n", Map.of()))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.errors().getFirst().render()).isEqualTo(
+            dir.resolve("meshguard.yaml") + ":2:3: ca: rotation_lead_time PT48H must be shorter than rotation_period PT48H"));
   }
 
   @Test

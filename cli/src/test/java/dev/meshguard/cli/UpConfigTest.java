@@ -64,4 +64,13 @@ class UpConfigTest {
         .as("env beats the file").isEqualTo(1234);
     assertThat(options.load(UpConfig.DEFAULTS, java.util.Map.of()).admin().port()).isEqualTo(9999);
   }
+
+  @Test
+  void theCasWorkloadApiIsOffUntilASocketIsConfigured() throws Exception {
+    ConfigOptions options = new ConfigOptions();
+    assertThat(options.load(UpConfig.DEFAULTS, java.util.Map.of()).workloadApi().enabled()).isFalse();
+    UpConfig configured = options.load(UpConfig.DEFAULTS,
+        java.util.Map.of("MESHGUARD_WORKLOAD_API_SOCKET", "/run/meshguard/workload.sock"));
+    assertThat(configured.workloadApi().socket()).isEqualTo(Path.of("/run/meshguard/workload.sock"));
+  }
 }

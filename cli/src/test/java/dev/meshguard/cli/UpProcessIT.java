@@ -51,7 +51,7 @@ class UpProcessIT {
         .start();
 
     // The banner comes after every server is up; wait for it, then ask the admin server.
-    Await.until(Duration.ofSeconds(30), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
+    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
         () -> "meshguard up to print its banner; log so far:\n" + readQuietly(log));
     assertThat(Files.readString(log)).contains("admin      http://127.0.0.1:" + adminPort)
         .contains("ca         grpc://127.0.0.1:" + caPort + "  Istio CA API for spiffe://cluster.local (TLS by SunJSSE)")
@@ -130,7 +130,7 @@ class UpProcessIT {
               JAR.toAbsolutePath().toString(), "up", "--config", config.toString(), "--admin-port",
               Integer.toString(adminPort), "--audit-dir", tmp.resolve("sink-audit").toString()))
           .redirectErrorStream(true).redirectOutput(log.toFile())).start();
-      Await.until(Duration.ofSeconds(30), () -> String.join("", received).contains("\"kind\":\"start\""),
+      Await.until(Duration.ofSeconds(60), () -> String.join("", received).contains("\"kind\":\"start\""),
           () -> "the start event at the collector; got " + received + "; log:\n" + readQuietly(log));
       assertThat(received.get(0)).startsWith("[{").endsWith("] auth=Bearer collector-secret");
       assertThat(readQuietly(log)).doesNotContain("collector-secret");
@@ -157,7 +157,7 @@ class UpProcessIT {
         .redirectOutput(log.toFile());
     builder.environment().put("MESHGUARD_RATELIMIT_PORT", Integer.toString(rlsPort));
     process = withCa(builder).start();
-    Await.until(Duration.ofSeconds(30), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
+    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
         () -> "meshguard up to print its banner; log so far:\n" + readQuietly(log));
     assertThat(Files.readString(log))
         .contains("ratelimit  grpc://127.0.0.1:" + rlsPort + "  2 domains (edge, tenants)")

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
@@ -27,8 +28,8 @@ public final class CaDirectory {
   public static final String ROOT_CERT = "root-cert.pem";
   static final List<String> FILES = List.of(CA_CERT, CA_KEY, CERT_CHAIN, ROOT_CERT);
 
-  private static final Set<PosixFilePermission> KEY_MODE = PosixFilePermissions.fromString("rw-------");
-  private static final Set<PosixFilePermission> CERT_MODE = PosixFilePermissions.fromString("rw-r--r--");
+  static final Set<PosixFilePermission> KEY_MODE = PosixFilePermissions.fromString("rw-------");
+  static final Set<PosixFilePermission> CERT_MODE = PosixFilePermissions.fromString("rw-r--r--");
 
   private CaDirectory() {}
 
@@ -60,7 +61,23 @@ public final class CaDirectory {
     writeNew(dir.resolve(ROOT_CERT), rootCert.getBytes(StandardCharsets.US_ASCII), CERT_MODE);
   }
 
-  private static void writeNew(Path file, byte[] content, Set<PosixFilePermission> mode) throws ConfigException {
+  /**
+   * Replaces {@code file} atomically: {@code content} goes to a temporary file beside it, created
+   * with {@code mode} (so a key is never readable by others), which is then moved over it. A
+   * reader sees the old file or the new one, never a part.
+   */
+  static void replace(Path file, byte[] content, Set<PosixFilePermission> mode) throws ConfigException {
+    Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
+    try {
+      Files.deleteIfExists(temp);
+      writeNew(temp, content, mode);
+      Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw error(file, "cannot replace: " + e);
+    }
+  }
+
+  static void writeNew(Path file, byte[] content, Set<PosixFilePermission> mode) throws ConfigException {
     FileAttribute<Set<PosixFilePermission>> attribute = PosixFilePermissions.asFileAttribute(mode);
     try {
       Files.createFile(file, attribute);

@@ -287,7 +287,20 @@ public final class CertificateAuthority {
     if (caller == null) {
       return new IssueResult.Refused(new Refusal(Refusal.Category.UNAUTHENTICATED, "the caller is not authenticated"));
     }
-    return issueChecked(csr, caller, ttl);
+    return issueChecked(csr, caller, ttl, clock.now());
+  }
+
+  /**
+   * {@link #issue} at {@code now}: a {@link RootRotation} picks the authority that signs at an
+   * instant and has the leaf dated from the same instant, so no leaf of a retired root outlives
+   * the drop time computed from its retirement.
+   */
+  IssueResult issueAt(byte[] csr, SpiffeId caller, Duration ttl, Instant now) {
+    Objects.requireNonNull(csr, "csr");
+    if (caller == null) {
+      return new IssueResult.Refused(new Refusal(Refusal.Category.UNAUTHENTICATED, "the caller is not authenticated"));
+    }
+    return issueChecked(csr, caller, ttl, now);
   }
 
   /**
@@ -296,10 +309,10 @@ public final class CertificateAuthority {
    */
   public IssueResult issueForCsrIdentity(byte[] csr, Duration ttl) {
     Objects.requireNonNull(csr, "csr");
-    return issueChecked(csr, null, ttl);
+    return issueChecked(csr, null, ttl, clock.now());
   }
 
-  private IssueResult issueChecked(byte[] csr, SpiffeId caller, Duration requestedTtl) {
+  private IssueResult issueChecked(byte[] csr, SpiffeId caller, Duration requestedTtl, Instant now) {
     Duration ttl = requestedTtl == null || requestedTtl.isZero() || requestedTtl.isNegative()
         ? options.defaultTtl() : requestedTtl;
     if (ttl.compareTo(options.maxTtl()) > 0) {
@@ -312,7 +325,6 @@ public final class CertificateAuthority {
       }
       case CsrPolicy.Accepted ok -> accepted = ok;
     }
-    Instant now = clock.now();
     Instant issuerNotAfter = signingCertificate.getNotAfter().toInstant();
     if (!now.isBefore(issuerNotAfter)) {
       return refused(new Refusal(Refusal.Category.INTERNAL, "the CA certificate expired at " + issuerNotAfter));
@@ -382,6 +394,11 @@ public final class CertificateAuthority {
 
   public CaOptions options() {
     return options;
+  }
+
+  /** The signing key, for {@link RootStore} to persist; never logged. */
+  PrivateKey signingKey() {
+    return signingKey;
   }
 
   static BigInteger randomSerial(Crypto crypto) {

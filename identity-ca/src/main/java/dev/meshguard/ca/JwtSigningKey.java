@@ -72,6 +72,23 @@ public final class JwtSigningKey {
     return new JwtSigningKey(crypto, algorithm, crypto.generateKeyPair(SETTING, algorithm));
   }
 
+  /**
+   * The key of a persisted pair ({@link RootStore}).
+   *
+   * @throws IllegalArgumentException when the public key is not of an allowed type
+   */
+  static JwtSigningKey of(Crypto crypto, KeyPair keyPair) {
+    KeyAlgorithm algorithm = KeyAlgorithm.of(keyPair.getPublic()).orElseThrow(() -> new IllegalArgumentException(
+        "a JWT key must be one of ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, found "
+            + KeyAlgorithm.describe(keyPair.getPublic())));
+    return new JwtSigningKey(crypto, algorithm, keyPair);
+  }
+
+  /** The private key, for {@link RootStore} to persist; never logged. */
+  PrivateKey privateKey() {
+    return privateKey;
+  }
+
   /** The JWS algorithm of a key type: ES256 (P-256), ES384 (P-384), RS256 (every RSA size). */
   public static JWSAlgorithm jwsAlgorithm(KeyAlgorithm algorithm) {
     return switch (algorithm) {

@@ -24,8 +24,9 @@ import java.util.logging.Logger;
  *   <li><b>prepare</b>: {@link Options#leadTime()} before the active root's turn ends, a new root
  *       (and JWT key) is minted and <em>published</em> in the bundle, but signs nothing yet, so
  *       every relying party has it before the first SVID it signs exists;
- *   <li><b>activate</b>: at its turn the new root signs and the old one <em>retires</em>: it signs
- *       nothing more but stays in the bundle, so the SVIDs it signed keep verifying;
+ *   <li><b>activate</b>: a lead time after it was minted the new root signs and the old one
+ *       <em>retires</em>: it signs nothing more but stays in the bundle, so the SVIDs it signed
+ *       keep verifying;
  *   <li><b>drop</b>: the old root leaves the bundle at {@code retiredAt + maxTtl} (clamped to its
  *       own notAfter): no SVID it signed can outlive that, since the CA refuses TTLs above
  *       {@link CaOptions#maxTtl()} and clamps every leaf to the issuer's notAfter. The rule needs
@@ -34,14 +35,23 @@ import java.util.logging.Logger;
  *
  * A root's turn is {@link Options#rotationPeriod()} from its activation, cut short so it ends at
  * least {@code maxTtl} before the root expires. When a tick comes late (the process was stopped),
- * the lead time still holds: activation moves to {@code mint time + leadTime}.
+ * the lead time still holds: a root always activates a lead time after it was minted.
+ *
+ * <p><b>The schedule is a function of the certificates.</b> A minted root is published at its
+ * notBefore plus the CA's back-dating (the instant it was made), activates a lead time later, and
+ * retires exactly when its successor activates, whenever the tick that records it runs:
+ * {@link #issue} and {@link #active()} pick the authority by the clock, not by the last tick, so
+ * an old root never signs past its successor's activation. So {@link #restore} rebuilds the same
+ * state from the persisted roots alone ({@link RootStore}), and a restart mid-rotation changes
+ * nothing (settings changed in between move the schedule accordingly).
  *
  * <p>State is an immutable {@link TrustBundle} in an atomic reference: {@link #current()} and
  * {@link #issue} never lock. {@link #tick()} (from a scheduler, or a test after advancing a
- * {@code ManualClock}) is serialised, and tells listeners after it has released its lock.
+ * {@code ManualClock}) is serialised, writes through the {@link Journal} under its lock, and tells
+ * listeners after it has released it.
  *
- * <p>Rotated roots live in memory only; a plugged-in CA (files) is rotated by its operator and
- * uses {@link #fixed}.
+ * <p>A plugged-in CA (files) is rotated by its operator and uses {@link #fixed}; {@link #replace}
+ * swaps in its re-read files.
  */
 public final class RootRotation {
   private static final Logger LOG = Logger.getLogger(RootRotation.class.getName());
@@ -83,57 +93,184 @@ public final class RootRotation {
     CertificateAuthority mint() throws ConfigException;
   }
 
+  /**
+   * Where the authorities are persisted ({@link RootStore}); both calls run under the tick lock,
+   * so they never overlap.
+   */
+  public interface Journal {
+    /** Keeps nothing: roots live in memory only. */
+    Journal NONE = new Journal() {};
+
+    /**
+     * Called with a minted authority before it enters the bundle. Throwing keeps it out: the
+     * active root keeps signing and the next tick mints again. So no root is ever published, and
+     * none ever signs, that a restart would not find.
+     */
+    default void publishing(TrustBundle.Authority authority) throws ConfigException {}
+
+    /** Called after every change with the new state; must not throw (log instead). */
+    default void changed(TrustBundle bundle) {}
+  }
+
+  /**
+   * A persisted authority, for {@link #restore}.
+   *
+   * @param ca the X.509 authority
+   * @param jwtKey its JWT-SVID signing key
+   */
+  public record Stored(CertificateAuthority ca, JwtSigningKey jwtKey) {
+    public Stored {
+      Objects.requireNonNull(ca, "ca");
+      Objects.requireNonNull(jwtKey, "jwtKey");
+    }
+  }
+
+  /** A minted root made before now by more than this was not minted now; it is not published. */
+  private static final Duration MAX_MINT_AGE = Duration.ofMinutes(1);
+
   private final Crypto crypto;
   private final Clock clock;
   private final Options options;
   /** Null for a fixed authority. */
   private final Minter minter;
+  private final Journal journal;
   private final AtomicReference<TrustBundle> state;
   private final List<Consumer<TrustBundle>> listeners = new CopyOnWriteArrayList<>();
   private final Object tickLock = new Object();
 
-  private RootRotation(Crypto crypto, Clock clock, Options options, Minter minter, TrustBundle initial) {
+  private RootRotation(Crypto crypto, Clock clock, Options options, Minter minter, Journal journal,
+      TrustBundle initial) {
     this.crypto = crypto;
     this.clock = clock;
     this.options = options;
     this.minter = minter;
+    this.journal = journal;
     this.state = new AtomicReference<>(initial);
   }
 
   /**
    * A rotating trust domain starting from {@code initial}, active since its notBefore; new roots
-   * come from {@code minter}.
+   * come from {@code minter}; nothing is persisted.
    *
    * @throws ConfigException when the JWT key cannot be generated, or the periods do not fit the
    *     CA's lifetime ({@code leadTime + rotationPeriod + maxTtl > caValidity})
    */
   public static RootRotation rotating(Crypto crypto, Clock clock, CertificateAuthority initial, Options options,
       Minter minter) throws ConfigException {
+    checkPeriods(initial, options);
+    Stored first = new Stored(initial, JwtSigningKey.generate(crypto, options.jwtKeyAlgorithm()));
+    return restore(crypto, clock, List.of(first), true, options, minter, Journal.NONE, 1);
+  }
+
+  /**
+   * A rotating trust domain rebuilt from its persisted authorities, oldest first, at the clock's
+   * now (see the class comment): each minted root activated a lead time after its notBefore plus
+   * back-dating, and retired when the next one activated; the roots whose SVIDs have all expired
+   * by now are left out (the journal's next {@link Journal#changed} sees them gone).
+   *
+   * @param firstIsInitial whether {@code stored.get(0)} is the trust domain's first root (active
+   *     from its notBefore) rather than a minted one whose predecessors were dropped
+   * @param sequence the {@code spiffe_sequence} of the rebuilt state; the caller makes it larger
+   *     than any served before (e.g. the time in seconds)
+   * @throws ConfigException when the periods do not fit the active root's lifetime, or the roots
+   *     do not form a schedule (activations out of order, more than one root waiting its turn)
+   */
+  public static RootRotation restore(Crypto crypto, Clock clock, List<Stored> stored, boolean firstIsInitial,
+      Options options, Minter minter, Journal journal, long sequence) throws ConfigException {
+    Objects.requireNonNull(crypto, "crypto");
+    Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(options, "options");
     Objects.requireNonNull(minter, "minter");
-    CaOptions ca = initial.options();
-    Duration turn = options.leadTime().plus(options.rotationPeriod()).plus(ca.maxTtl());
-    if (turn.compareTo(ca.caValidity()) > 0) {
-      throw ConfigException.forSetting("ca.rotation_period", "lead time " + options.leadTime() + " + rotation period "
-          + options.rotationPeriod() + " + max TTL " + ca.maxTtl() + " is longer than the root validity "
-          + ca.caValidity() + "; a new root would expire before its last SVID");
+    Objects.requireNonNull(journal, "journal");
+    if (stored.isEmpty()) {
+      throw new IllegalArgumentException("no authority to restore");
     }
-    return new RootRotation(crypto, clock, options, minter, first(crypto, initial, options.jwtKeyAlgorithm()));
+    String trustDomain = stored.get(0).ca().trustDomain();
+    List<TrustBundle.Authority> scheduled = new ArrayList<>();
+    for (int i = 0; i < stored.size(); i++) {
+      Stored s = stored.get(i);
+      if (!s.ca().trustDomain().equals(trustDomain)) {
+        throw ConfigException.forSetting("ca.dir", s.ca() + " is not of trust domain " + trustDomain);
+      }
+      TrustBundle.Authority authority = i == 0 && firstIsInitial
+          ? initial(s.ca(), s.jwtKey())
+          : minted(s.ca(), s.jwtKey(), options);
+      if (!scheduled.isEmpty() && !authority.activeFrom().isAfter(scheduled.getLast().activeFrom())) {
+        throw ConfigException.forSetting("ca.dir", s.ca() + " would sign from " + authority.activeFrom()
+            + ", not after the root before it (" + scheduled.getLast().activeFrom() + "); the roots are out of order");
+      }
+      scheduled.add(authority);
+    }
+    Instant now = clock.now();
+    int active = 0;
+    while (active + 1 < scheduled.size() && !now.isBefore(scheduled.get(active + 1).activeFrom())) {
+      active++;
+    }
+    if (scheduled.size() - active > 2) {
+      throw ConfigException.forSetting("ca.dir", (scheduled.size() - active - 1) + " roots wait for their turn after "
+          + scheduled.get(active).ca() + "; a rotation prepares one at a time");
+    }
+    checkPeriods(scheduled.get(active).ca(), options);
+    List<TrustBundle.Authority> kept = new ArrayList<>();
+    for (int i = 0; i < scheduled.size(); i++) {
+      TrustBundle.Authority authority = scheduled.get(i);
+      if (i < active) {
+        authority = retired(authority, scheduled.get(i + 1).activeFrom());
+        if (!now.isBefore(authority.dropAt())) {
+          continue;
+        }
+      }
+      kept.add(authority);
+    }
+    TrustBundle bundle = new TrustBundle(trustDomain, sequence, kept, scheduled.get(active));
+    return new RootRotation(crypto, clock, options, minter, journal, bundle);
   }
 
   /** One authority that never rotates (a plugged-in CA, rotated by its operator through its files). */
   public static RootRotation fixed(Crypto crypto, Clock clock, CertificateAuthority ca, KeyAlgorithm jwtKeyAlgorithm)
       throws ConfigException {
-    Options options = Options.DEFAULTS;
-    return new RootRotation(crypto, clock, new Options(options.rotationPeriod(), options.leadTime(), jwtKeyAlgorithm),
-        null, first(crypto, ca, jwtKeyAlgorithm));
+    return fixed(crypto, clock, ca, jwtKeyAlgorithm, 1);
   }
 
-  private static TrustBundle first(Crypto crypto, CertificateAuthority ca, KeyAlgorithm jwtKeyAlgorithm)
-      throws ConfigException {
+  /** As {@link #fixed(Crypto, Clock, CertificateAuthority, KeyAlgorithm)}, starting at {@code sequence}. */
+  public static RootRotation fixed(Crypto crypto, Clock clock, CertificateAuthority ca, KeyAlgorithm jwtKeyAlgorithm,
+      long sequence) throws ConfigException {
+    Options options = Options.DEFAULTS;
+    TrustBundle.Authority authority = initial(ca, JwtSigningKey.generate(crypto, jwtKeyAlgorithm));
+    return new RootRotation(crypto, clock, new Options(options.rotationPeriod(), options.leadTime(), jwtKeyAlgorithm),
+        null, Journal.NONE, new TrustBundle(ca.trustDomain(), sequence, List.of(authority), authority));
+  }
+
+  private static void checkPeriods(CertificateAuthority ca, Options options) throws ConfigException {
+    CaOptions caOptions = ca.options();
+    Duration turn = options.leadTime().plus(options.rotationPeriod()).plus(caOptions.maxTtl());
+    if (turn.compareTo(caOptions.caValidity()) > 0) {
+      throw ConfigException.forSetting("ca.rotation_period", "lead time " + options.leadTime() + " + rotation period "
+          + options.rotationPeriod() + " + max TTL " + caOptions.maxTtl() + " is longer than the root validity "
+          + caOptions.caValidity() + "; a new root would expire before its last SVID");
+    }
+  }
+
+  /** The trust domain's first root: published and signing from its notBefore. */
+  private static TrustBundle.Authority initial(CertificateAuthority ca, JwtSigningKey jwtKey) {
     Instant since = ca.signingCertificate().getNotBefore().toInstant();
-    TrustBundle.Authority authority = new TrustBundle.Authority(ca, JwtSigningKey.generate(crypto, jwtKeyAlgorithm),
-        since, since, null, null);
-    return new TrustBundle(ca.trustDomain(), 1, List.of(authority), authority);
+    return new TrustBundle.Authority(ca, jwtKey, since, since, null, null);
+  }
+
+  /** A minted root: published when it was made, signing a lead time later. */
+  private static TrustBundle.Authority minted(CertificateAuthority ca, JwtSigningKey jwtKey, Options options) {
+    Instant published = mintedAt(ca);
+    return new TrustBundle.Authority(ca, jwtKey, published, published.plus(options.leadTime()), null, null);
+  }
+
+  /** When a self-signed root was made: its notBefore is that instant back-dated. */
+  private static Instant mintedAt(CertificateAuthority ca) {
+    return ca.signingCertificate().getNotBefore().toInstant().plus(ca.options().backdate());
+  }
+
+  /** {@code authority} retired when its successor activated; it leaves when its last SVID has expired. */
+  private static TrustBundle.Authority retired(TrustBundle.Authority authority, Instant at) {
+    return authority.retire(at, min(at.plus(authority.ca().options().maxTtl()), authority.signingNotAfter()));
   }
 
   /** The current state; lock-free. */
@@ -141,18 +278,41 @@ public final class RootRotation {
     return state.get();
   }
 
+  /**
+   * The authority that signs now: the active one of {@link #current()}, or the prepared one once
+   * its turn has come even if no tick has recorded it yet. Lock-free.
+   */
+  public TrustBundle.Authority active() {
+    return activeAt(state.get(), clock.now());
+  }
+
+  private static TrustBundle.Authority activeAt(TrustBundle bundle, Instant now) {
+    TrustBundle.Authority prepared = prepared(bundle);
+    return prepared != null && !now.isBefore(prepared.activeFrom()) ? prepared : bundle.active();
+  }
+
   /** The authority that signs now. */
   public CertificateAuthority signer() {
-    return state.get().active().ca();
+    return active().ca();
   }
 
   public String trustDomain() {
     return state.get().trustDomain();
   }
 
-  /** {@link CertificateAuthority#issue} on the active authority. */
+  /** Whether new roots are minted here ({@link #rotating}, {@link #restore}) rather than plugged in ({@link #fixed}). */
+  public boolean isRotating() {
+    return minter != null;
+  }
+
+  public Options options() {
+    return options;
+  }
+
+  /** {@link CertificateAuthority#issue} by the authority that signs now, the leaf dated from the same instant. */
   public IssueResult issue(byte[] csr, SpiffeId caller, Duration ttl) {
-    return signer().issue(csr, caller, ttl);
+    Instant now = clock.now();
+    return activeAt(state.get(), now).ca().issueAt(csr, caller, ttl, now);
   }
 
   /** Called with the new state after every change, on the thread that ticked. */
@@ -166,8 +326,8 @@ public final class RootRotation {
 
   /**
    * Applies every transition due at the clock's now: activate a prepared root, drop retired ones
-   * whose SVIDs have all expired, prepare the next root. Never throws: a failure to mint is
-   * logged and retried at the next tick (the active root keeps signing).
+   * whose SVIDs have all expired, prepare the next root. Never throws: a failure to mint or to
+   * persist a new root is logged and retried at the next tick (the active root keeps signing).
    *
    * @return whether the state changed
    */
@@ -182,13 +342,59 @@ public final class RootRotation {
         state.set(next);
         changed = next;
       }
-    }
-    if (changed != null) {
-      for (Consumer<TrustBundle> listener : listeners) {
-        listener.accept(changed);
+      if (changed != null) {
+        journalChanged(changed);
       }
     }
+    if (changed != null) {
+      tell(changed);
+    }
     return changed != null;
+  }
+
+  /**
+   * Swaps the authority of a {@link #fixed} rotation for {@code ca} (its files were re-read),
+   * keeping the JWT key; the bundle becomes {@code ca}'s roots and the sequence grows.
+   *
+   * @throws IllegalStateException on a rotating instance
+   * @throws IllegalArgumentException when {@code ca} is of another trust domain
+   */
+  public void replace(CertificateAuthority ca) {
+    Objects.requireNonNull(ca, "ca");
+    if (minter != null) {
+      throw new IllegalStateException("a rotating trust domain mints its own roots; replace() is for plugged-in CAs");
+    }
+    TrustBundle next;
+    synchronized (tickLock) {
+      TrustBundle current = state.get();
+      if (!ca.trustDomain().equals(current.trustDomain())) {
+        throw new IllegalArgumentException(ca + " is not of trust domain " + current.trustDomain());
+      }
+      Instant now = clock.now();
+      TrustBundle.Authority authority = new TrustBundle.Authority(ca, current.active().jwtKey(), now, now, null, null);
+      next = new TrustBundle(current.trustDomain(), current.sequence() + 1, List.of(authority), authority);
+      state.set(next);
+      journalChanged(next);
+    }
+    tell(next);
+  }
+
+  private void journalChanged(TrustBundle bundle) {
+    try {
+      journal.changed(bundle);
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "recording the roots of " + bundle.trustDomain() + " failed", e);
+    }
+  }
+
+  private void tell(TrustBundle changed) {
+    for (Consumer<TrustBundle> listener : listeners) {
+      try {
+        listener.accept(changed);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "a root rotation listener failed", e);
+      }
+    }
   }
 
   /** The next state after one transition due at {@code now}, or null when none is due. */
@@ -198,10 +404,11 @@ public final class RootRotation {
     List<TrustBundle.Authority> authorities = new ArrayList<>(current.authorities());
 
     if (prepared != null && !now.isBefore(prepared.activeFrom())) {
-      Instant drop = min(now.plus(active.ca().options().maxTtl()), active.signingNotAfter());
-      authorities.set(authorities.indexOf(active), active.retire(now, drop));
-      LOG.info(() -> "root rotation in " + current.trustDomain() + ": " + prepared.ca() + " signs from now on; "
-          + active.ca() + " retires and leaves the bundle at " + drop);
+      // Retired at the successor's activation, not at this tick: issue() stopped using it then.
+      TrustBundle.Authority retired = retired(active, prepared.activeFrom());
+      authorities.set(authorities.indexOf(active), retired);
+      LOG.info(() -> "root rotation in " + current.trustDomain() + ": " + prepared.ca() + " signs from "
+          + prepared.activeFrom() + "; " + active.ca() + " retires and leaves the bundle at " + retired.dropAt());
       return new TrustBundle(current.trustDomain(), current.sequence() + 1, authorities, prepared);
     }
     for (TrustBundle.Authority authority : current.authorities()) {
@@ -213,25 +420,29 @@ public final class RootRotation {
       }
     }
     if (minter != null && prepared == null && !now.isBefore(nextActivation(active).minus(options.leadTime()))) {
-      CertificateAuthority ca;
-      JwtSigningKey jwtKey;
+      TrustBundle.Authority next;
       try {
-        ca = minter.mint();
-        jwtKey = JwtSigningKey.generate(crypto, options.jwtKeyAlgorithm());
+        CertificateAuthority ca = minter.mint();
+        if (!ca.trustDomain().equals(current.trustDomain())) {
+          LOG.warning(() -> "root rotation: the minter made a root of " + ca.trustDomain() + ", not of "
+              + current.trustDomain() + "; it is not published");
+          return null;
+        }
+        if (mintedAt(ca).isBefore(now.minus(MAX_MINT_AGE))) {
+          LOG.warning(() -> "root rotation: the minter returned " + ca + ", made at " + mintedAt(ca)
+              + ", not now; it is not published (its lead time would be short)");
+          return null;
+        }
+        next = minted(ca, JwtSigningKey.generate(crypto, options.jwtKeyAlgorithm()), options);
+        journal.publishing(next);
       } catch (ConfigException | RuntimeException e) {
         LOG.log(Level.WARNING, "root rotation in " + current.trustDomain()
             + ": cannot make the next root; the active one keeps signing and the next tick tries again", e);
         return null;
       }
-      if (!ca.trustDomain().equals(current.trustDomain())) {
-        LOG.warning(() -> "root rotation: the minter made a root of " + ca.trustDomain() + ", not of "
-            + current.trustDomain() + "; it is not published");
-        return null;
-      }
-      Instant activeFrom = max(nextActivation(active), now.plus(options.leadTime()));
-      authorities.add(new TrustBundle.Authority(ca, jwtKey, now, activeFrom, null, null));
-      LOG.info(() -> "root rotation in " + current.trustDomain() + ": published " + ca + ", which signs from "
-          + activeFrom);
+      authorities.add(next);
+      LOG.info(() -> "root rotation in " + current.trustDomain() + ": published " + next.ca() + ", which signs from "
+          + next.activeFrom());
       return new TrustBundle(current.trustDomain(), current.sequence() + 1, authorities, active);
     }
     return null;
@@ -276,10 +487,6 @@ public final class RootRotation {
 
   private static Instant min(Instant a, Instant b) {
     return a.isBefore(b) ? a : b;
-  }
-
-  private static Instant max(Instant a, Instant b) {
-    return a.isAfter(b) ? a : b;
   }
 
   private static void positive(String name, Duration value) {

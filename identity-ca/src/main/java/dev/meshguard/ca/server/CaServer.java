@@ -5,13 +5,18 @@ import dev.meshguard.audit.Durability;
 import dev.meshguard.ca.CaDirectory;
 import dev.meshguard.ca.CaOptions;
 import dev.meshguard.ca.CertificateAuthority;
-import dev.meshguard.ca.SpiffeBundle;
+import dev.meshguard.ca.RootRotation;
+import dev.meshguard.ca.RootStore;
+import dev.meshguard.ca.TrustBundle;
 import dev.meshguard.ca.server.CaServerOptions.AuthenticationOptions;
 import dev.meshguard.ca.server.CaServerOptions.ClusterOptions;
+import dev.meshguard.ca.workload.WorkloadApiOptions;
+import dev.meshguard.ca.workload.WorkloadApiServer;
 import dev.meshguard.core.admin.Component;
 import dev.meshguard.core.admin.ComponentStatus;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.crypto.KeyAlgorithm;
 import dev.meshguard.core.server.GrpcServer;
 import dev.meshguard.core.spiffe.InvalidSpiffeIdException;
 import dev.meshguard.core.spiffe.SpiffeId;
@@ -26,6 +31,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashSet;
@@ -34,27 +41,46 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 
 /**
- * The CA server: a {@link CertificateAuthority} in a directory of Istio's layout (created there
- * at first start when the directory holds none), the Istio CA API
- * ({@code /istio.v1.auth.IstioCertificateService/CreateCertificate}, gRPC over TLS) and the SPIFFE
- * bundle endpoint ({@code https_web}), and the {@code ca} component of {@code /status}.
+ * The CA server: the authorities of a trust domain ({@link RootRotation}) in a directory, the
+ * Istio CA API ({@code /istio.v1.auth.IstioCertificateService/CreateCertificate}, gRPC over TLS),
+ * the SPIFFE bundle endpoint ({@code https_web}), optionally the SPIFFE Workload API on a Unix
+ * socket, and the {@code ca} component of {@code /status}.
  *
- * <p>Both servers present one certificate: by default one this CA issues to itself (the servers'
- * SPIFFE ID and {@link CaServerOptions#serverDnsNames()}), renewed at half its life; or the files
- * of {@link CaServerOptions#tlsCertFile()}. The gRPC server asks for, but does not require, a
- * client certificate chaining to this CA's roots: an agent renews with the SVID it holds, or
- * presents a service-account token.
+ * <p>Two kinds of directory:
+ * <ul>
+ *   <li><b>created here</b> (empty at first start, or made by {@code meshguard ca init}): a
+ *       {@link RootStore} with a {@code roots/} subdirectory. Its roots rotate
+ *       ({@link CaServerOptions#rotationPeriod()}, {@link CaServerOptions#rotationLeadTime()}) on
+ *       this server's scheduler, each new root persisted before it is published, and the schedule
+ *       is rebuilt from the certificates at the next start;
+ *   <li><b>plugged in</b> (Istio's four files and no {@code roots/}): one authority, rotated by its
+ *       operator through its files, which are re-read when they change
+ *       ({@link CaServerOptions#reloadInterval()}); a change that does not load keeps the last good
+ *       CA and shows as {@code last_error} on {@code /status}.
+ * </ul>
  *
- * <p>The CA's files are read once at start; a changed plugged-in CA needs a restart.
- * {@code spiffe_sequence} is the start time in Unix seconds: it grows from one run to the next,
- * and the bundle does not change within a run.
+ * <p>Every issuance goes through the rotation: the authority that signs now signs. The bundle
+ * endpoint serves the rotation's current bundle (x509-svid and jwt-svid keys); its
+ * {@code spiffe_sequence} starts at the start time in Unix milliseconds and grows with every
+ * change, so it grows from one run to the next too. Both TLS servers present one certificate: by default
+ * one the CA issues to itself (the servers' SPIFFE ID and {@link CaServerOptions#serverDnsNames()}),
+ * renewed at half its life and whenever another authority starts signing; or the files of
+ * {@link CaServerOptions#tlsCertFile()}. The gRPC server asks for, but does not require, a client
+ * certificate chaining to the roots of {@code root-cert.pem} (re-read as it changes): an agent
+ * renews with the SVID it holds, or presents a service-account token.
  */
 public final class CaServer implements AutoCloseable, Component {
   /** The component name on {@code /status}. */
@@ -62,37 +88,56 @@ public final class CaServer implements AutoCloseable, Component {
 
   private static final Logger LOG = Logger.getLogger(CaServer.class.getName());
   private static final Pattern ACCOUNT = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+  /** The longest a rotation waits between ticks: a wall clock that jumped is noticed within it. */
+  static final Duration MAX_TICK_DELAY = Duration.ofHours(1);
+  /** When a due transition did not happen (a new root could not be made), the next try. */
+  static final Duration TICK_RETRY = Duration.ofMinutes(1);
 
-  private final CertificateAuthority ca;
+  private final RootRotation rotation;
   private final GrpcServer grpc;
   private final BundleEndpoint bundle;
   private final TlsContext tls;
-  private final String bundleJson;
+  private final BundleJson bundleJson;
+  private final WorkloadApiServer workloadApi;
+  private final PluggedInCaReload reload;
   private final Deque<AutoCloseable> resources;
 
-  private CaServer(CertificateAuthority ca, GrpcServer grpc, BundleEndpoint bundle, TlsContext tls, String bundleJson,
-      Deque<AutoCloseable> resources) {
-    this.ca = ca;
+  private CaServer(RootRotation rotation, GrpcServer grpc, BundleEndpoint bundle, TlsContext tls,
+      BundleJson bundleJson, WorkloadApiServer workloadApi, PluggedInCaReload reload, Deque<AutoCloseable> resources) {
+    this.rotation = rotation;
     this.grpc = grpc;
     this.bundle = bundle;
     this.tls = tls;
     this.bundleJson = bundleJson;
+    this.workloadApi = workloadApi;
+    this.reload = reload;
     this.resources = resources;
   }
 
+  /** {@link #start(CaServerOptions, WorkloadApiOptions, Crypto, Clock, ScheduledExecutorService, MeterRegistry, AuditLog, Durability)} without the Workload API. */
+  public static CaServer start(CaServerOptions options, Crypto crypto, Clock clock, ScheduledExecutorService scheduler,
+      MeterRegistry registry, AuditLog audit, Durability durability) throws IOException, ConfigException {
+    return start(options, WorkloadApiOptions.DEFAULTS, crypto, clock, scheduler, registry, audit, durability);
+  }
+
   /**
-   * Creates or loads the CA, then binds both servers.
+   * Creates or loads the CA, then binds the servers: the Istio CA API, the bundle endpoint, and
+   * the Workload API when {@code workload} names a socket.
    *
-   * @param scheduler runs TLS file polls and serving-certificate renewals; not owned
+   * @param workload the Workload API; not served when its socket is null
+   * @param scheduler runs rotation ticks, file polls, serving-certificate renewals and Workload API
+   *     refreshes; not owned
    * @param audit where issuances and refusals are recorded; null for nowhere
    * @param durability how long a call waits for its audit record ({@code ca} is durable by default)
    * @throws ConfigException for a missing or invalid setting, a CA directory that does not load, or
    *     a JWKS or CA file that cannot be read, each naming the setting or file
-   * @throws IOException when a port cannot be bound
+   * @throws IOException when a port or the socket cannot be bound
    */
-  public static CaServer start(CaServerOptions options, Crypto crypto, Clock clock, ScheduledExecutorService scheduler,
-      MeterRegistry registry, AuditLog audit, Durability durability) throws IOException, ConfigException {
+  public static CaServer start(CaServerOptions options, WorkloadApiOptions workload, Crypto crypto, Clock clock,
+      ScheduledExecutorService scheduler, MeterRegistry registry, AuditLog audit, Durability durability)
+      throws IOException, ConfigException {
     Objects.requireNonNull(options, "options");
+    Objects.requireNonNull(workload, "workload");
     Objects.requireNonNull(crypto, "crypto");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(scheduler, "scheduler");
@@ -107,20 +152,32 @@ public final class CaServer implements AutoCloseable, Component {
         .withCaValidity(options.caValidity())
         .withAuthorizedDnsNames(dnsNames(options, serverId));
     Authenticator authenticator = authenticator(options.authentication(), trustDomain, crypto, clock);
-    CertificateAuthority ca = holdsCa(options.dir())
-        ? CertificateAuthority.load(crypto, clock, options.dir(), trustDomain, caOptions)
-        : CertificateAuthority.init(crypto, clock, options.dir(), trustDomain, options.keyType(), caOptions);
+    // Milliseconds: larger than any sequence a previous run served (which started earlier and
+    // changed a few times at most, days apart), even when restarted within the same second.
+    long sequence = clock.now().toEpochMilli();
+    boolean pluggedIn = RootStore.holdsCa(options.dir()) && !RootStore.isManaged(options.dir());
+    RootRotation rotation = pluggedIn
+        ? RootRotation.fixed(crypto, clock, CertificateAuthority.load(crypto, clock, options.dir(), trustDomain,
+            caOptions), KeyAlgorithm.DEFAULT, sequence)
+        : RootStore.open(crypto, clock, options.dir(), trustDomain, options.keyType(), caOptions, options.rotation(),
+            sequence);
+    // Catch up at once after a long stop (mint, activate, drop), before anything is served.
+    rotation.tick();
 
     Deque<AutoCloseable> resources = new ArrayDeque<>();
     try {
+      CaMetrics metrics = new CaMetrics(registry, rotation);
       Path certFile = options.tlsCertFile();
       Path keyFile = options.tlsKeyFile();
       if (certFile == null) {
         Path servingDir = Files.createTempDirectory("meshguard-ca-serving-");
         resources.push(() -> deleteDirectory(servingDir));
-        ServingCertificate serving = ServingCertificate.start(ca, crypto, clock, serverId, options.serverDnsNames(),
-            options.servingTtl(), servingDir, scheduler);
+        ServingCertificate serving = ServingCertificate.start(rotation, crypto, clock, serverId,
+            options.serverDnsNames(), options.servingTtl(), servingDir, scheduler);
         resources.push(serving);
+        Consumer<TrustBundle> renewOnActivation = renewOnActivation(rotation, serving);
+        rotation.addListener(renewOnActivation);
+        resources.push(() -> rotation.removeListener(renewOnActivation));
         certFile = serving.certFile();
         keyFile = serving.keyFile();
       }
@@ -129,12 +186,14 @@ public final class CaServer implements AutoCloseable, Component {
           .keyFile(keyFile)
           .trustBundleFile(options.dir().resolve(CaDirectory.ROOT_CERT))
           .clientAuth(TlsOptions.ClientAuth.OPTIONAL)
+          // The files a rotation or a reload rewrites are noticed as fast as the CA's own.
+          .reloadInterval(options.reloadInterval())
           .allowedPeers(SpiffeIdAllowList.ANY_AUTHENTICATED)
           .build(), crypto, scheduler);
       resources.push(tls);
 
-      IstioCertificateService service = new IstioCertificateService(ca, authenticator, clock,
-          new CaMetrics(registry, ca), audit, durability);
+      IstioCertificateService service = new IstioCertificateService(rotation, authenticator, clock, metrics, audit,
+          durability);
       GrpcServer grpc = GrpcServer.builder()
           .bindAddress(options.host())
           .port(options.port())
@@ -144,20 +203,144 @@ public final class CaServer implements AutoCloseable, Component {
           .start();
       resources.push(grpc);
 
-      String json = SpiffeBundle.toJson(ca.roots(), clock.now().getEpochSecond(), options.bundleRefreshHint());
-      BundleEndpoint bundle = BundleEndpoint.start(options.host(), options.bundlePort(), sslContext(tls), () -> json);
+      BundleJson json = new BundleJson(rotation, options.bundleRefreshHint());
+      BundleEndpoint bundle = BundleEndpoint.start(options.host(), options.bundlePort(), sslContext(tls), json::get);
       resources.push(bundle);
+
+      PluggedInCaReload reload = null;
+      if (pluggedIn) {
+        reload = PluggedInCaReload.start(crypto, clock, options.dir(), trustDomain, caOptions, rotation, metrics,
+            scheduler, options.reloadInterval().toMillis());
+        resources.push(reload);
+      } else {
+        resources.push(RotationTicker.start(rotation, clock, scheduler));
+      }
+
+      WorkloadApiServer workloadApi = null;
+      if (workload.enabled()) {
+        workloadApi = WorkloadApiServer.start(crypto, clock, rotation, workload, scheduler,
+            new WorkloadIssuanceRecord(audit, durability, metrics, clock,
+                "unix://" + workload.socket().toAbsolutePath()));
+        // Pushed last, so closed first: its streams end before the CA goes.
+        resources.push(workloadApi);
+      }
       grpc.markServing();
-      CaServer server = new CaServer(ca, grpc, bundle, tls, json, resources);
+      CaServer server = new CaServer(rotation, grpc, bundle, tls, json, workloadApi, reload, resources);
       LOG.info(() -> "CA server for trust domain " + trustDomain + ": Istio CA API on " + server.endpoint()
           + " (gRPC, TLS by " + crypto.tlsProvider().getName() + ", " + crypto.mode() + " mode), SPIFFE bundle at "
-          + server.bundleUrl() + "; token clusters " + authenticator.clusterIds() + ", signing certificate "
-          + ca.signingCertificate().getSerialNumber().toString(16) + " valid until "
-          + ca.signingCertificate().getNotAfter().toInstant());
+          + server.bundleUrl() + (server.workloadApi == null ? "" : ", Workload API on "
+          + server.workloadApi.endpointAddress()) + "; token clusters " + authenticator.clusterIds() + "; "
+          + server.describeRotation() + ", signing certificate "
+          + rotation.signer().signingCertificate().getSerialNumber().toString(16) + " valid until "
+          + rotation.signer().signingCertificate().getNotAfter().toInstant());
       return server;
     } catch (IOException | ConfigException | RuntimeException e) {
       closeAll(resources);
       throw e;
+    }
+  }
+
+  /** Renews the servers' certificate whenever another authority starts signing, so their chain follows. */
+  private static Consumer<TrustBundle> renewOnActivation(RootRotation rotation, ServingCertificate serving) {
+    AtomicReference<CertificateAuthority> signing = new AtomicReference<>(rotation.current().active().ca());
+    return bundle -> {
+      CertificateAuthority active = bundle.active().ca();
+      if (signing.getAndSet(active) != active) {
+        serving.renewNow();
+      }
+    };
+  }
+
+  /**
+   * The served bundle JSON, made once per state of the rotation (states are immutable, so the
+   * identity of the current one says whether the cached text is still right).
+   */
+  static final class BundleJson {
+    private record Cached(TrustBundle bundle, String json) {}
+
+    private final RootRotation rotation;
+    private final Duration refreshHint;
+    private final AtomicReference<Cached> cached = new AtomicReference<>();
+
+    BundleJson(RootRotation rotation, Duration refreshHint) {
+      this.rotation = rotation;
+      this.refreshHint = refreshHint;
+    }
+
+    String get() {
+      TrustBundle current = rotation.current();
+      Cached last = cached.get();
+      if (last != null && last.bundle() == current) {
+        return last.json();
+      }
+      String json = current.toJson(refreshHint);
+      // A race makes two threads render the same state; either result is right.
+      cached.set(new Cached(current, json));
+      return json;
+    }
+  }
+
+  /**
+   * Ticks a rotating {@link RootRotation} when its next transition is due (at most an hour
+   * apart, so a wall clock that jumped is noticed), on the server's scheduler.
+   */
+  static final class RotationTicker implements AutoCloseable {
+    private final RootRotation rotation;
+    private final Clock clock;
+    private final ScheduledExecutorService scheduler;
+    private volatile ScheduledFuture<?> next;
+    private volatile boolean closed;
+
+    private RotationTicker(RootRotation rotation, Clock clock, ScheduledExecutorService scheduler) {
+      this.rotation = rotation;
+      this.clock = clock;
+      this.scheduler = scheduler;
+    }
+
+    static RotationTicker start(RootRotation rotation, Clock clock, ScheduledExecutorService scheduler) {
+      RotationTicker ticker = new RotationTicker(rotation, clock, scheduler);
+      ticker.scheduleNext();
+      return ticker;
+    }
+
+    /** How long to wait for the next tick: until the next transition, a retry when it is overdue, at most an hour. */
+    static Duration delay(Instant now, Instant nextTransition) {
+      if (nextTransition == null) {
+        return MAX_TICK_DELAY;
+      }
+      Duration until = Duration.between(now, nextTransition);
+      if (until.isNegative() || until.isZero()) {
+        // Due and yet not done by the tick just run: making the next root failed; retry soon.
+        return TICK_RETRY;
+      }
+      return until.compareTo(MAX_TICK_DELAY) > 0 ? MAX_TICK_DELAY : until;
+    }
+
+    private void scheduleNext() {
+      if (closed) {
+        return;
+      }
+      Duration delay = delay(clock.now(), rotation.nextTransition());
+      next = scheduler.schedule(this::tick, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void tick() {
+      try {
+        rotation.tick();
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "root rotation tick failed; trying again later", e);
+      } finally {
+        scheduleNext();
+      }
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      ScheduledFuture<?> scheduled = next;
+      if (scheduled != null) {
+        scheduled.cancel(false);
+      }
     }
   }
 
@@ -244,15 +427,6 @@ public final class CaServer implements AutoCloseable, Component {
     return new Authenticator(trustDomain, options.primaryCluster(), validators, accounts);
   }
 
-  private static boolean holdsCa(Path dir) {
-    for (String name : List.of(CaDirectory.CA_CERT, CaDirectory.CA_KEY, CaDirectory.CERT_CHAIN, CaDirectory.ROOT_CERT)) {
-      if (Files.exists(dir.resolve(name))) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   private static SSLContext sslContext(TlsContext tls) {
     if (tls.sslContext() instanceof JdkSslContext jdk) {
       return jdk.context();
@@ -260,9 +434,14 @@ public final class CaServer implements AutoCloseable, Component {
     throw new IllegalStateException("the TLS context is not a JDK one: " + tls.sslContext().getClass().getName());
   }
 
-  /** The CA that issues. */
+  /** The authority that signs now. */
   public CertificateAuthority ca() {
-    return ca;
+    return rotation.signer();
+  }
+
+  /** The trust domain's authorities: what issues, and what the bundle holds. */
+  public RootRotation rotation() {
+    return rotation;
   }
 
   /** The Istio CA API's port (the real one when 0 was asked for). */
@@ -287,9 +466,48 @@ public final class CaServer implements AutoCloseable, Component {
     return "https://" + address.getAddress().getHostAddress() + ":" + address.getPort() + "/";
   }
 
-  /** The bundle the endpoint serves. */
+  /** The bundle the endpoint serves now. */
   public String bundleJson() {
-    return bundleJson;
+    return bundleJson.get();
+  }
+
+  /** The Workload API's {@code unix:///path}, when it is served. */
+  public Optional<String> workloadApiAddress() {
+    return Optional.ofNullable(workloadApi).map(WorkloadApiServer::endpointAddress);
+  }
+
+  /** The Workload API server, when it is served. */
+  public Optional<WorkloadApiServer> workloadApi() {
+    return Optional.ofNullable(workloadApi);
+  }
+
+  /** Whether the CA's files are plugged in (re-read on change) rather than created and rotated here. */
+  public boolean isPluggedIn() {
+    return reload != null;
+  }
+
+  /** One line on where the roots come from and what happens next, for banners and the start-up log. */
+  public String describeRotation() {
+    if (reload != null) {
+      return "plugged-in CA, its files re-read when they change";
+    }
+    Instant next = rotation.nextTransition();
+    return "roots rotate every " + days(rotation.options().rotationPeriod()) + " (new root published "
+        + days(rotation.options().leadTime()) + " ahead)" + (next == null ? "" : ", next step at " + next);
+  }
+
+  /** {@code 365d}, {@code 36h} or {@code 90m}: the largest whole unit. */
+  static String days(Duration duration) {
+    if (duration.equals(Duration.ofDays(duration.toDays()))) {
+      return duration.toDays() + "d";
+    }
+    return duration.equals(Duration.ofHours(duration.toHours())) ? duration.toHours() + "h"
+        : duration.toMinutes() + "m";
+  }
+
+  /** Why the plugged-in CA's last file change was refused, or null. */
+  String reloadError() {
+    return reload == null ? null : reload.lastError();
   }
 
   /** The certificate both servers present now. */
@@ -302,14 +520,26 @@ public final class CaServer implements AutoCloseable, Component {
     return sslContext(tls).getProvider().getName();
   }
 
-  /** Ready; the revision is the signing certificate's serial. */
+  /**
+   * Ready; the revision is the serial of the certificate that signs now; {@code last_error} says
+   * why a plugged-in CA's changed files were not taken.
+   */
   @Override
   public ComponentStatus status() {
-    return ComponentStatus.ready(COMPONENT, ca.signingCertificate().getSerialNumber().toString(16),
-        Map.of("grpc", endpoint(), "bundle", bundleUrl()));
+    Map<String, String> endpoints = new LinkedHashMap<>();
+    endpoints.put("grpc", endpoint());
+    endpoints.put("bundle", bundleUrl());
+    if (workloadApi != null) {
+      endpoints.put("workload_api", workloadApi.endpointAddress());
+    }
+    return ComponentStatus.ready(COMPONENT, rotation.signer().signingCertificate().getSerialNumber().toString(16),
+        endpoints).withLastError(reloadError());
   }
 
-  /** Drains the gRPC server, stops the bundle endpoint and renewals, deletes the serving key. */
+  /**
+   * Closes the Workload API (its streams end), then stops the rotation ticks or file polls,
+   * drains the gRPC server, stops the bundle endpoint and renewals, and deletes the serving key.
+   */
   @Override
   public void close() {
     closeAll(resources);

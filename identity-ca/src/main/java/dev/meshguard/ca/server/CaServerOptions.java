@@ -1,15 +1,16 @@
 package dev.meshguard.ca.server;
 
 import dev.meshguard.ca.CaOptions;
+import dev.meshguard.ca.RootRotation;
 import dev.meshguard.ca.SpiffeBundle;
 import dev.meshguard.core.config.NotBlank;
 import dev.meshguard.core.config.Range;
 import dev.meshguard.core.crypto.KeyAlgorithm;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Collections;
 import java.util.Objects;
 import java.util.TreeMap;
 
@@ -28,6 +29,9 @@ import java.util.TreeMap;
  *   max_ttl: 2160h
  *   server_dns_names: [meshguard-ca.meshguard.svc]   # the host of CA_ADDR must be one of these
  *   dns_names: {"spiffe://cluster.local/ns/web/sa/web": [web.example.com]}
+ *   rotation_period: 8760h            # of a CA created here; a plugged-in CA is rotated through its files
+ *   rotation_lead_time: 168h
+ *   reload_interval: 5s               # how often a plugged-in CA's files are checked
  *   authentication:
  *     audiences: [istio-ca]
  *     primary_cluster: Kubernetes
@@ -59,6 +63,10 @@ import java.util.TreeMap;
  * @param bundleRefreshHint {@code spiffe_refresh_hint} of the served bundle
  * @param dnsNames DNS SANs a SPIFFE ID may have in its leaves besides its ID, by SPIFFE ID
  * @param authentication how callers of the Istio CA API are authenticated
+ * @param rotationPeriod how long each root of a CA meshguard created signs before the next takes over
+ * @param rotationLeadTime how long a new root is in the bundle before it signs
+ * @param reloadInterval how often a plugged-in CA's files, and the servers' TLS files, are checked
+ *     for changes
  */
 public record CaServerOptions(
     String trustDomain,
@@ -78,13 +86,18 @@ public record CaServerOptions(
     Path tlsKeyFile,
     @Range(min = "1s", max = "24h") Duration bundleRefreshHint,
     Map<String, List<String>> dnsNames,
-    AuthenticationOptions authentication) {
+    AuthenticationOptions authentication,
+    @Range(min = "1h") Duration rotationPeriod,
+    @Range(min = "1m") Duration rotationLeadTime,
+    @Range(min = "10ms", max = "1h") Duration reloadInterval) {
 
   /** istio-agent's default CA port (istiod serves its CA on 15012). */
   public static final int DEFAULT_PORT = 15012;
   public static final int DEFAULT_BUNDLE_PORT = 8443;
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final Duration DEFAULT_SERVING_TTL = Duration.ofHours(24);
+  /** How often a plugged-in CA's files are checked for changes (as TLS files are). */
+  public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(5);
   /** The path of the servers' own SPIFFE ID when none is configured. */
   public static final String DEFAULT_SERVER_ID_PATH = "/meshguard/ca";
 
@@ -92,7 +105,8 @@ public record CaServerOptions(
   public static final CaServerOptions DEFAULTS = new CaServerOptions(null, null, KeyAlgorithm.DEFAULT, DEFAULT_HOST,
       DEFAULT_PORT, DEFAULT_BUNDLE_PORT, CaOptions.DEFAULT_TTL, CaOptions.DEFAULT_MAX_TTL, CaOptions.DEFAULT_BACKDATE,
       CaOptions.DEFAULT_CA_VALIDITY, List.of("localhost"), null, DEFAULT_SERVING_TTL, null, null,
-      SpiffeBundle.DEFAULT_REFRESH_HINT, Map.of(), AuthenticationOptions.DEFAULTS);
+      SpiffeBundle.DEFAULT_REFRESH_HINT, Map.of(), AuthenticationOptions.DEFAULTS,
+      RootRotation.Options.DEFAULT_ROTATION_PERIOD, RootRotation.Options.DEFAULT_LEAD_TIME, DEFAULT_RELOAD_INTERVAL);
 
   public CaServerOptions {
     Objects.requireNonNull(keyType, "keyType");
@@ -120,36 +134,71 @@ public record CaServerOptions(
     dnsNames.forEach((id, list) -> names.put(id, List.copyOf(list)));
     dnsNames = Collections.unmodifiableMap(names);
     authentication = authentication == null ? AuthenticationOptions.DEFAULTS : authentication;
+    Objects.requireNonNull(rotationPeriod, "rotationPeriod");
+    Objects.requireNonNull(rotationLeadTime, "rotationLeadTime");
+    Objects.requireNonNull(reloadInterval, "reloadInterval");
+    if (rotationLeadTime.compareTo(rotationPeriod) >= 0) {
+      throw new IllegalArgumentException("rotation_lead_time " + rotationLeadTime + " must be shorter than"
+          + " rotation_period " + rotationPeriod);
+    }
+  }
+
+  /** The rotation settings of a CA created here ({@code rotation_period}, {@code rotation_lead_time}). */
+  public RootRotation.Options rotation() {
+    return RootRotation.Options.DEFAULTS.withPeriods(rotationPeriod, rotationLeadTime);
+  }
+
+  public CaServerOptions withRotation(Duration newRotationPeriod, Duration newRotationLeadTime) {
+    return new CaServerOptions(trustDomain, dir, keyType, host, port, bundlePort, defaultTtl, maxTtl, backdate,
+        caValidity, serverDnsNames, serverSpiffeId, servingTtl, tlsCertFile, tlsKeyFile, bundleRefreshHint, dnsNames,
+        authentication, newRotationPeriod, newRotationLeadTime, reloadInterval);
+  }
+
+  public CaServerOptions withReloadInterval(Duration newReloadInterval) {
+    return new CaServerOptions(trustDomain, dir, keyType, host, port, bundlePort, defaultTtl, maxTtl, backdate,
+        caValidity, serverDnsNames, serverSpiffeId, servingTtl, tlsCertFile, tlsKeyFile, bundleRefreshHint, dnsNames,
+        authentication, rotationPeriod, rotationLeadTime, newReloadInterval);
+  }
+
+  public CaServerOptions withTtls(Duration newDefaultTtl, Duration newMaxTtl, Duration newCaValidity) {
+    return new CaServerOptions(trustDomain, dir, keyType, host, port, bundlePort, newDefaultTtl, newMaxTtl, backdate,
+        newCaValidity, serverDnsNames, serverSpiffeId, servingTtl, tlsCertFile, tlsKeyFile, bundleRefreshHint, dnsNames,
+        authentication, rotationPeriod, rotationLeadTime, reloadInterval);
   }
 
   public CaServerOptions withTrustDomain(String newTrustDomain) {
     return new CaServerOptions(newTrustDomain, dir, keyType, host, port, bundlePort, defaultTtl, maxTtl, backdate,
         caValidity, serverDnsNames, serverSpiffeId, servingTtl, tlsCertFile, tlsKeyFile, bundleRefreshHint, dnsNames,
-        authentication);
+        authentication,
+        rotationPeriod, rotationLeadTime, reloadInterval);
   }
 
   public CaServerOptions withDir(Path newDir) {
     return new CaServerOptions(trustDomain, newDir, keyType, host, port, bundlePort, defaultTtl, maxTtl, backdate,
         caValidity, serverDnsNames, serverSpiffeId, servingTtl, tlsCertFile, tlsKeyFile, bundleRefreshHint, dnsNames,
-        authentication);
+        authentication,
+        rotationPeriod, rotationLeadTime, reloadInterval);
   }
 
   public CaServerOptions withPorts(int newPort, int newBundlePort) {
     return new CaServerOptions(trustDomain, dir, keyType, host, newPort, newBundlePort, defaultTtl, maxTtl, backdate,
         caValidity, serverDnsNames, serverSpiffeId, servingTtl, tlsCertFile, tlsKeyFile, bundleRefreshHint, dnsNames,
-        authentication);
+        authentication,
+        rotationPeriod, rotationLeadTime, reloadInterval);
   }
 
   public CaServerOptions withAuthentication(AuthenticationOptions newAuthentication) {
     return new CaServerOptions(trustDomain, dir, keyType, host, port, bundlePort, defaultTtl, maxTtl, backdate,
         caValidity, serverDnsNames, serverSpiffeId, servingTtl, tlsCertFile, tlsKeyFile, bundleRefreshHint, dnsNames,
-        newAuthentication);
+        newAuthentication,
+        rotationPeriod, rotationLeadTime, reloadInterval);
   }
 
   public CaServerOptions withDnsNames(Map<String, List<String>> newDnsNames) {
     return new CaServerOptions(trustDomain, dir, keyType, host, port, bundlePort, defaultTtl, maxTtl, backdate,
         caValidity, serverDnsNames, serverSpiffeId, servingTtl, tlsCertFile, tlsKeyFile, bundleRefreshHint,
-        newDnsNames, authentication);
+        newDnsNames, authentication,
+        rotationPeriod, rotationLeadTime, reloadInterval);
   }
 
   /**

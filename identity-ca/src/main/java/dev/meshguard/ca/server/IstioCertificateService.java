@@ -6,10 +6,10 @@ import dev.meshguard.audit.AuditEvent;
 import dev.meshguard.audit.AuditLog;
 import dev.meshguard.audit.Durability;
 import dev.meshguard.audit.EventIds;
-import dev.meshguard.ca.CertificateAuthority;
 import dev.meshguard.ca.IssueResult;
 import dev.meshguard.ca.PemText;
 import dev.meshguard.ca.Refusal;
+import dev.meshguard.ca.RootRotation;
 import dev.meshguard.ca.istio.v1.auth.Ca.IstioCertificateRequest;
 import dev.meshguard.ca.istio.v1.auth.Ca.IstioCertificateResponse;
 import dev.meshguard.ca.istio.v1.auth.IstioCertificateServiceGrpc;
@@ -49,7 +49,7 @@ final class IstioCertificateService extends IstioCertificateServiceGrpc.IstioCer
   static final String IMPERSONATED_IDENTITY = "ImpersonatedIdentity";
   static final String COMPONENT = "ca";
 
-  private final CertificateAuthority ca;
+  private final RootRotation rotation;
   private final Authenticator authenticator;
   private final Clock clock;
   private final CaMetrics metrics;
@@ -57,9 +57,9 @@ final class IstioCertificateService extends IstioCertificateServiceGrpc.IstioCer
   private final Durability durability;
 
   /** @param audit the audit log, or null for none */
-  IstioCertificateService(CertificateAuthority ca, Authenticator authenticator, Clock clock, CaMetrics metrics,
+  IstioCertificateService(RootRotation rotation, Authenticator authenticator, Clock clock, CaMetrics metrics,
       AuditLog audit, Durability durability) {
-    this.ca = ca;
+    this.rotation = rotation;
     this.authenticator = authenticator;
     this.clock = clock;
     this.metrics = metrics;
@@ -139,9 +139,11 @@ final class IstioCertificateService extends IstioCertificateServiceGrpc.IstioCer
       }
     }
     Duration ttl = request.getValidityDuration() > 0 ? Duration.ofSeconds(request.getValidityDuration()) : null;
-    IssueResult result = ca.issue(request.getCsr().getBytes(StandardCharsets.UTF_8), identity, ttl);
+    // The authority that signs now (a rotation may have moved on since the last call).
+    IssueResult result = rotation.issue(request.getCsr().getBytes(StandardCharsets.UTF_8), identity, ttl);
     return switch (result) {
-      case IssueResult.Issued issued -> new Issued(caller, issued, ttl == null ? ca.options().defaultTtl() : ttl,
+      case IssueResult.Issued issued -> new Issued(caller, issued,
+          ttl == null ? rotation.signer().options().defaultTtl() : ttl,
           impersonated);
       case IssueResult.Refused refused -> new Denied(caller, identity, denial(refused.refusal(), identity));
     };

@@ -1,8 +1,8 @@
 package dev.meshguard.ca.server;
 
-import dev.meshguard.ca.CertificateAuthority;
 import dev.meshguard.ca.IssueResult;
 import dev.meshguard.ca.PemText;
+import dev.meshguard.ca.RootRotation;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.crypto.KeyAlgorithm;
@@ -37,11 +37,13 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /**
- * The CA servers' own certificate, issued by the CA itself through its CSR policy: the servers'
- * SPIFFE ID plus the configured DNS names (istio-agent checks the host of {@code CA_ADDR}, an
+ * The CA servers' own certificate, issued by the authority that signs now ({@link RootRotation})
+ * through its CSR policy: the servers' SPIFFE ID plus the configured DNS names (istio-agent checks the host of {@code CA_ADDR}, an
  * https_web bundle client the host of its URL). A fresh key every time, written with the chain
  * (leaf and intermediates, not the root) to a private directory, where the TLS context's file
- * poll picks it up; renewed at half its lifetime, and retried a minute later when renewal fails.
+ * poll picks it up; renewed at half its lifetime, and retried a minute later when renewal fails;
+ * renewed at once when another authority starts signing ({@link #renewNow()}), so the servers'
+ * chain follows the rotation.
  *
  * <p>Files are written to a temporary name and moved into place, key first; the TLS context
  * refuses a certificate whose key does not match and takes the pair at its next poll.
@@ -52,7 +54,7 @@ final class ServingCertificate implements AutoCloseable {
   static final String KEY_FILE = "serving-key.pem";
   static final Duration RETRY = Duration.ofMinutes(1);
 
-  private final CertificateAuthority ca;
+  private final RootRotation rotation;
   private final Crypto crypto;
   private final Clock clock;
   private final SpiffeId id;
@@ -64,9 +66,9 @@ final class ServingCertificate implements AutoCloseable {
   private volatile X509Certificate current;
   private volatile boolean closed;
 
-  private ServingCertificate(CertificateAuthority ca, Crypto crypto, Clock clock, SpiffeId id, List<String> dnsNames,
+  private ServingCertificate(RootRotation rotation, Crypto crypto, Clock clock, SpiffeId id, List<String> dnsNames,
       Duration ttl, Path dir, ScheduledExecutorService scheduler) {
-    this.ca = ca;
+    this.rotation = rotation;
     this.crypto = crypto;
     this.clock = clock;
     this.id = id;
@@ -81,9 +83,9 @@ final class ServingCertificate implements AutoCloseable {
    *
    * @throws ConfigException when the CA refuses it (e.g. a DNS name that is not a valid SAN), naming the setting
    */
-  static ServingCertificate start(CertificateAuthority ca, Crypto crypto, Clock clock, SpiffeId id,
+  static ServingCertificate start(RootRotation rotation, Crypto crypto, Clock clock, SpiffeId id,
       List<String> dnsNames, Duration ttl, Path dir, ScheduledExecutorService scheduler) throws ConfigException {
-    ServingCertificate serving = new ServingCertificate(ca, crypto, clock, id, dnsNames, ttl, dir, scheduler);
+    ServingCertificate serving = new ServingCertificate(rotation, crypto, clock, id, dnsNames, ttl, dir, scheduler);
     try {
       serving.renew();
     } catch (IOException e) {
@@ -107,9 +109,10 @@ final class ServingCertificate implements AutoCloseable {
   }
 
   /** Issues and writes a new certificate with a new key. */
-  void renew() throws ConfigException, IOException {
+  synchronized void renew() throws ConfigException, IOException {
     KeyPair keyPair = crypto.generateKeyPair("ca.server_dns_names", KeyAlgorithm.DEFAULT);
-    IssueResult result = ca.issue(csr(keyPair), id, ttl.compareTo(ca.options().maxTtl()) > 0 ? ca.options().maxTtl() : ttl);
+    Duration maxTtl = rotation.signer().options().maxTtl();
+    IssueResult result = rotation.issue(csr(keyPair), id, ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl);
     IssueResult.Issued issued = switch (result) {
       case IssueResult.Issued ok -> ok;
       case IssueResult.Refused refused -> throw ConfigException.forSetting("ca.server_dns_names",
@@ -167,8 +170,19 @@ final class ServingCertificate implements AutoCloseable {
     schedule(delay);
   }
 
-  private void schedule(Duration delay) {
+  private synchronized void schedule(Duration delay) {
+    ScheduledFuture<?> previous = next;
+    if (previous != null) {
+      previous.cancel(false);
+    }
     next = scheduler.schedule(this::renewQuietly, delay.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Renews now (another authority signs from now on) and reschedules; failures are retried as usual. */
+  void renewNow() {
+    if (!closed) {
+      renewQuietly();
+    }
   }
 
   private void renewQuietly() {

@@ -125,13 +125,18 @@ final class SvidAgent {
     try {
       KeyPair keyPair = crypto.generateKeyPair(SETTING, KEY_ALGORITHM);
       IssueResult result = rotation.issue(csr(id, keyPair), id, ttl);
-      tell(id, result);
+      boolean recorded = tell(id, result);
       switch (result) {
         case IssueResult.Refused refused -> {
           LOG.warning(() -> "cannot issue the Workload API SVID of " + id + ": " + refused.refusal());
           return null;
         }
         case IssueResult.Issued issued -> {
+          if (!recorded) {
+            LOG.warning(() -> "the Workload API SVID " + issued.serial().toString(16) + " of " + id
+                + " was not recorded (audit log); it is not served, and the next refresh issues again");
+            return null;
+          }
           List<X509Certificate> chain = issued.chain();
           // The root is the last element; workloads get it in the bundle, not in the chain.
           ByteString chainDer = der(chain.subList(0, chain.size() - 1));
@@ -149,11 +154,12 @@ final class SvidAgent {
     }
   }
 
-  private void tell(SpiffeId id, IssueResult result) {
+  private boolean tell(SpiffeId id, IssueResult result) {
     try {
-      listener.onIssue(id, ttl, result);
+      return listener.onIssue(id, ttl, result);
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "the issuance listener failed for " + id, e);
+      return false;
     }
   }
 

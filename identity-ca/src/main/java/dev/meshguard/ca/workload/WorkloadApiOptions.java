@@ -15,7 +15,7 @@ import java.util.Set;
  * Workload API listens and who gets which identity.
  *
  * @param socket the Unix domain socket path; a stale socket there is replaced, any other file
- *     is an error
+ *     is an error; null (the default) for no Workload API
  * @param socketMode the socket's permissions in octal; {@value #DEFAULT_SOCKET_MODE} lets every
  *     local user connect, since callers are told apart by the kernel's peer credentials, not by
  *     file permissions (SPIRE's agent socket is world-writable too)
@@ -33,7 +33,7 @@ public record WorkloadApiOptions(
     @Range(min = "1ms", max = "1m") Duration refreshInterval,
     List<RegistrationEntry> entries) {
 
-  /** Beside SPIRE's {@code /tmp/spire-agent/public/api.sock}; any user can create it. */
+  /** A place for the socket, beside SPIRE's {@code /tmp/spire-agent/public/api.sock}; a suggestion, not a default. */
   public static final Path DEFAULT_SOCKET = Path.of("/tmp/meshguard/workload.sock");
   public static final String DEFAULT_SOCKET_MODE = "0666";
   /** SPIRE's {@code default_x509_svid_ttl}. */
@@ -42,16 +42,21 @@ public record WorkloadApiOptions(
   public static final Duration DEFAULT_JWT_SVID_TTL = Duration.ofMinutes(5);
   public static final Duration DEFAULT_REFRESH_INTERVAL = Duration.ofSeconds(1);
 
-  public static final WorkloadApiOptions DEFAULTS = new WorkloadApiOptions(DEFAULT_SOCKET, DEFAULT_SOCKET_MODE,
+  /** No socket: the Workload API is off until one is given. */
+  public static final WorkloadApiOptions DEFAULTS = new WorkloadApiOptions(null, DEFAULT_SOCKET_MODE,
       DEFAULT_SVID_TTL, DEFAULT_JWT_SVID_TTL, DEFAULT_REFRESH_INTERVAL, List.of());
 
   public WorkloadApiOptions {
-    Objects.requireNonNull(socket, "socket");
     permissions(Objects.requireNonNull(socketMode, "socketMode"));
     positive("svidTtl", svidTtl);
     positive("jwtSvidTtl", jwtSvidTtl);
     positive("refreshInterval", refreshInterval);
     entries = List.copyOf(entries);
+  }
+
+  /** Whether a socket is set, i.e. the Workload API is to be served. */
+  public boolean enabled() {
+    return socket != null;
   }
 
   public WorkloadApiOptions withSocket(Path newSocket) {

@@ -72,11 +72,13 @@ public final class WorkloadApiServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Consumer<TrustBundle> rotationListener;
   private final ThreadLocal<Boolean> inRefresh = new ThreadLocal<>();
+  private final List<RegistrationEntry> entries;
 
   private WorkloadApiServer(Path socket, Server server, EventLoopGroup boss, EventLoopGroup workers,
       RootRotation rotation, SvidAgent agent, WorkloadApiService service, ScheduledExecutorService scheduler,
-      boolean ownsScheduler, Duration refreshInterval) {
+      boolean ownsScheduler, Duration refreshInterval, List<RegistrationEntry> entries) {
     this.socket = socket;
+    this.entries = List.copyOf(entries);
     this.server = server;
     this.boss = boss;
     this.workers = workers;
@@ -102,9 +104,14 @@ public final class WorkloadApiServer implements AutoCloseable {
    */
   @FunctionalInterface
   public interface IssuanceListener {
-    IssuanceListener NONE = (identity, ttl, result) -> {};
+    IssuanceListener NONE = (identity, ttl, result) -> true;
 
-    void onIssue(SpiffeId identity, Duration ttl, IssueResult result);
+    /**
+     * @return for an issued SVID, whether it was recorded: one that was not (the audit log refused
+     *     its record) is not served, as the Istio CA API returns no certificate it could not
+     *     account for, and the next refresh issues again; ignored for a refusal
+     */
+    boolean onIssue(SpiffeId identity, Duration ttl, IssueResult result);
   }
 
   /** {@link #start(Crypto, Clock, RootRotation, WorkloadApiOptions, ScheduledExecutorService, IssuanceListener)} on a scheduler of its own, telling no one of issuances. */
@@ -144,6 +151,10 @@ public final class WorkloadApiServer implements AutoCloseable {
     Objects.requireNonNull(rotation, "rotation");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(scheduler, "scheduler");
+    if (options.socket() == null) {
+      throw ConfigException.forSetting("workload_api.socket", "required: the Unix socket to serve the Workload API on"
+          + " (--workload-socket PATH or workload_api.socket)");
+    }
     List<SpiffeId> identities = identities(options, rotation);
     Duration maxTtl = rotation.signer().options().maxTtl();
     if (options.svidTtl().compareTo(maxTtl) > 0 || options.jwtSvidTtl().compareTo(maxTtl) > 0) {
@@ -190,7 +201,7 @@ public final class WorkloadApiServer implements AutoCloseable {
       throw new IOException("cannot set the permissions of the Workload API socket " + socket + ": " + e, e);
     }
     WorkloadApiServer started = new WorkloadApiServer(socket, server, boss, workers, rotation, agent, service,
-        scheduler, ownsScheduler, options.refreshInterval());
+        scheduler, ownsScheduler, options.refreshInterval(), options.entries());
     rotation.addListener(started.rotationListener);
     LOG.info(() -> "SPIFFE Workload API on unix://" + socket + " (mode " + options.socketMode() + "), "
         + options.entries().size() + " registration entries, SVIDs for " + identities.size() + " identities, TTL "
@@ -235,6 +246,11 @@ public final class WorkloadApiServer implements AutoCloseable {
   /** The socket path; clients use {@code unix://} followed by it. */
   public Path socket() {
     return socket;
+  }
+
+  /** How many registration entries callers are matched against. */
+  public int entryCount() {
+    return entries.size();
   }
 
   /** {@code unix:///abs/path}, the form of {@code SPIFFE_ENDPOINT_SOCKET}. */

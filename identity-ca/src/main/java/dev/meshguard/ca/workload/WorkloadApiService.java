@@ -149,7 +149,7 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
       }
       identities = List.of(requested);
     }
-    JwtSigningKey key = rotation.current().active().jwtKey();
+    JwtSigningKey key = rotation.active().jwtKey();
     JWTSVIDResponse.Builder response = JWTSVIDResponse.newBuilder();
     try {
       for (SpiffeId id : identities) {

@@ -59,7 +59,7 @@ class BundleEndpointIT {
   }
 
   @Test
-  void servesTheTrustBundleAsAJwkSetWithX509SvidKeys() throws Exception {
+  void servesTheTrustBundleAsAJwkSetWithX509SvidAndJwtSvidKeys() throws Exception {
     HttpResponse<String> response = get("/");
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
@@ -68,7 +68,11 @@ class BundleEndpointIT {
     assertThat(bundle.path("spiffe_sequence").isIntegralNumber()).isTrue();
     assertThat(bundle.path("spiffe_sequence").asLong()).isPositive();
     JsonNode keys = bundle.path("keys");
-    assertThat(keys).hasSize(1);
+    assertThat(keys).as("the root's x509-svid key, then its JWT-SVID key").hasSize(2);
+    JsonNode jwt = keys.get(1);
+    assertThat(jwt.path("use").asText()).isEqualTo("jwt-svid");
+    assertThat(jwt.path("kid").asText()).isEqualTo(ca.server.rotation().current().active().jwtKey().keyId());
+    assertThat(jwt.has("d")).as("no private part").isFalse();
     JsonNode key = keys.get(0);
     assertThat(key.path("use").asText()).isEqualTo("x509-svid");
     assertThat(key.has("kid")).as("x509-svid keys carry no kid").isFalse();

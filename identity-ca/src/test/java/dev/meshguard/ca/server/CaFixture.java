@@ -193,8 +193,9 @@ final class CaFixture implements AutoCloseable {
     return events;
   }
 
+  /** A counter of the Istio CA API ({@code api="istio"}). */
   double counter(String name, String tag, String value) {
-    var counter = registry.find(name).tag(tag, value).counter();
+    var counter = registry.find(name).tag("api", "istio").tag(tag, value).counter();
     return counter == null ? 0 : counter.count();
   }
 

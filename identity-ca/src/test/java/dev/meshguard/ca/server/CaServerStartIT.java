@@ -3,6 +3,8 @@ package dev.meshguard.ca.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.meshguard.audit.Durability;
 import dev.meshguard.ca.server.CaServerOptions.AuthenticationOptions;
 import dev.meshguard.ca.server.CaServerOptions.ClusterOptions;
@@ -15,6 +17,7 @@ import dev.meshguard.core.time.Clock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -26,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Start-up: a CA created at first start and loaded at the next, and configurations refused with the setting named. */
 class CaServerStartIT {
+  static final ObjectMapper JSON = new ObjectMapper();
   static Crypto crypto;
   static ScheduledExecutorService scheduler;
 
@@ -65,6 +69,43 @@ class CaServerStartIT {
     }
     assertThatThrownBy(() -> start(options().withTrustDomain("other.org"))).isInstanceOfSatisfying(ConfigException.class,
         e -> assertThat(e.errors().getFirst().message()).isEqualTo("is the CA of trust domain example.org, not of other.org"));
+  }
+
+  @Test
+  void aCaCreatedHereIsPersistedUnderRootsAndItsBundleHasItsJwtKeyAndAGrowingSequence() throws Exception {
+    JsonNode first;
+    try (CaServer server = start(options())) {
+      assertThat(server.isPluggedIn()).isFalse();
+      assertThat(server.rotation().isRotating()).isTrue();
+      assertThat(dir.resolve("ca/roots/1/ca-key.pem")).exists();
+      assertThat(dir.resolve("ca/roots/1/jwt-key.pem")).exists();
+      assertThat(Files.readString(dir.resolve("ca/roots/1/ca-cert.pem")))
+          .isEqualTo(Files.readString(dir.resolve("ca/ca-cert.pem")));
+      first = JSON.readTree(server.bundleJson());
+      assertThat(server.describeRotation()).startsWith("roots rotate every 365d (new root published 7d ahead), next"
+          + " step at ");
+    }
+    try (CaServer server = start(options())) {
+      JsonNode second = JSON.readTree(server.bundleJson());
+      assertThat(uses(second)).containsExactly("x509-svid", "jwt-svid");
+      assertThat(second.get("keys").get(1).get("kid")).as("the JWT key came back from disk")
+          .isEqualTo(first.get("keys").get(1).get("kid"));
+      assertThat(second.get("spiffe_sequence").asLong()).isGreaterThan(first.get("spiffe_sequence").asLong());
+      assertThat(second.get("spiffe_refresh_hint").asLong()).isEqualTo(300);
+    }
+  }
+
+  @Test
+  void rotationPeriodsThatDoNotFitTheRootAreRefused() {
+    assertRefused(options().withTtls(Duration.ofHours(24), Duration.ofDays(90), Duration.ofDays(400)),
+        "ca.rotation_period", "lead time PT168H + rotation period PT8760H + max TTL PT2160H is longer than the root"
+            + " validity PT9600H");
+  }
+
+  private static List<String> uses(JsonNode bundle) {
+    List<String> uses = new java.util.ArrayList<>();
+    bundle.get("keys").forEach(key -> uses.add(key.get("use").asText()));
+    return uses;
   }
 
   @Test
