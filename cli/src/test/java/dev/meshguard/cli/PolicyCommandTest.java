@@ -424,6 +424,45 @@ class PolicyCommandTest {
     assertThat(err.toString()).contains("--workload: expected k=v for a label");
   }
 
+  @Test
+  void compileRbacPrintsTheEnvoyFiltersForTheWorkload() throws Exception {
+    assertThat(run("policy", "compile", "--emit", "rbac", "--policies", EXAMPLES.toString(), "--mesh-config",
+        MESH.toString(), "--workload", "shop:version=v2,app=orders")).as(err.toString()).isZero();
+    JsonNode json = new ObjectMapper().readTree(out.toString());
+    assertThat(fieldNames(json)).containsExactly("workload", "http_filters", "network_filters");
+    assertThat(json.get("workload").asText()).isEqualTo("shop:app=orders,version=v2");
+    // CUSTOM, AUDIT, DENY and ALLOW policies apply to orders: one HTTP filter per action, in that order.
+    assertThat(json.get("http_filters")).hasSize(4);
+    for (JsonNode filter : json.get("http_filters")) {
+      assertThat(filter.get("name").asText()).isEqualTo("envoy.filters.http.rbac");
+      assertThat(filter.get("typed_config").get("@type").asText())
+          .isEqualTo("type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC");
+    }
+    // The printed JSON is Envoy's own form: it parses back into the same filter protos.
+    var parser = com.google.protobuf.util.JsonFormat.parser().usingTypeRegistry(
+        com.google.protobuf.util.JsonFormat.TypeRegistry.newBuilder()
+            .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor()).build());
+    var expected = dev.meshguard.policy.RbacEmitter.httpFilters(dev.meshguard.policy.PolicyLoader.load(List.of(EXAMPLES)),
+        dev.meshguard.policy.MeshConfig.load(MESH), new dev.meshguard.policy.Workload("shop",
+            java.util.Map.of("app", "orders", "version", "v2")));
+    for (int i = 0; i < expected.size(); i++) {
+      var builder = io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter.newBuilder();
+      parser.merge(json.get("http_filters").get(i).toString(), builder);
+      assertThat(builder.build()).isEqualTo(expected.get(i));
+    }
+    String deny = json.get("http_filters").get(2).toString();
+    assertThat(deny).contains("ns[istio-system]-policy[deny-debug-endpoints]-rule[0]");
+
+    // A workload no policy applies to needs no filter (without istio-system, nothing is mesh-wide).
+    assertThat(run("policy", "compile", "--emit", "rbac", "--policies", EXAMPLES.resolve("shop").toString(),
+        "--workload", "nowhere")).isZero();
+    assertThat(out.toString()).isEqualTo("{\n  \"workload\" : \"nowhere\",\n  \"http_filters\" : [ ],\n"
+        + "  \"network_filters\" : [ ]\n}\n");
+
+    assertThat(run("policy", "compile", "--emit", "rbac", "--policies", EXAMPLES.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("--emit rbac needs --workload");
+  }
+
   // --- bundle, verify, keygen -------------------------------------------------------------------
 
   @Test
