@@ -57,9 +57,9 @@ final class CaIssueSuite implements Suite {
   /** About three minutes on two cores. */
   static final Settings FULL = new Settings(MODES,
       new CaIssueRun.Settings(Duration.ofSeconds(30), 15, Duration.ofSeconds(1), CORES));
-  /** About a minute on two cores; fewer rounds, so a wider spread. */
+  /** About a minute and a half on two cores; fewer and shorter rounds, so a wider spread. */
   static final Settings QUICK = new Settings(MODES,
-      new CaIssueRun.Settings(Duration.ofSeconds(12), 6, Duration.ofMillis(500), CORES));
+      new CaIssueRun.Settings(Duration.ofSeconds(20), 8, Duration.ofMillis(500), CORES));
 
   private final Settings full;
   private final Settings quick;
