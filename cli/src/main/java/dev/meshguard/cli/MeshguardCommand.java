@@ -16,7 +16,8 @@ import picocli.CommandLine.Spec;
         "The policy and security engine of a service mesh: Envoy ext_authz, global rate limits, "
             + "a SPIFFE certificate authority and a tamper-evident audit log.",
         ""},
-    subcommands = {UpCommand.class, AuditCommand.class, RateLimitCommand.class, CaCommand.class, VersionCommand.class},
+    subcommands = {UpCommand.class, AuditCommand.class, AuthzCommand.class, PolicyCommand.class, RateLimitCommand.class,
+        CaCommand.class, VersionCommand.class},
     commandListHeading = "%nCommands:%n",
     footer = {"", "Run 'meshguard COMMAND --help' for the options of one command."})
 final class MeshguardCommand implements Runnable {

@@ -2,6 +2,7 @@ package dev.meshguard.cli;
 
 import dev.meshguard.audit.AuditEvent;
 import dev.meshguard.audit.EventIds;
+import dev.meshguard.authz.AuthzServer;
 import dev.meshguard.ca.server.CaServer;
 import dev.meshguard.core.Version;
 import dev.meshguard.core.config.ConfigException;
@@ -52,6 +53,11 @@ final class UpCommand implements Callable<Integer> {
         null, null, "meshguard " + Version.current() + " up; admin " + common.admin().endpoint(), 0),
         config.audit().durabilityOf("meshguard"));
 
+    AuthzServer authz = AuthzServers.startForUp(config.authz(), crypto, clock, common.metrics(), common.audit(),
+        config.audit(), runtime::started);
+    if (authz != null) {
+      common.admin().register(authz);
+    }
     RateLimitServer ratelimit = RateLimits.startForUp(config.ratelimit(), clock, common.metrics(), common.audit(),
         config.audit(), runtime::started);
     if (ratelimit != null) {
@@ -63,6 +69,7 @@ final class UpCommand implements Callable<Integer> {
 
     out.printf("meshguard %s up (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");
     out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", common.admin().endpoint());
+    AuthzServers.printBanner(out, config.authz(), authz);
     RateLimits.printBanner(out, config.ratelimit(), ratelimit);
     CaServers.printBanner(out, config.ca(), ca, crypto);
     out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", common.auditDirectory(),

@@ -1,6 +1,7 @@
 package dev.meshguard.cli;
 
 import dev.meshguard.audit.AuditConfig;
+import dev.meshguard.authz.AuthzOptions;
 import dev.meshguard.ca.server.CaServerOptions;
 import dev.meshguard.ca.workload.WorkloadApiOptions;
 import dev.meshguard.core.admin.AdminOptions;
@@ -14,18 +15,19 @@ import java.nio.file.Path;
  * @param fips run the Bouncy Castle FIPS module in approved-only mode
  * @param admin the admin HTTP server (localhost by default)
  * @param audit the audit log every server writes to
+ * @param authz the authz server (ext_authz gRPC on 9191; policies from {@code policies/authz})
  * @param ratelimit the rate limit server (memory store; configs from {@code policies/ratelimit})
  * @param ca the CA server: trust domain {@value #TRUST_DOMAIN}, a CA created at first start in
  *     {@code ./meshguard-data/ca}
  * @param workloadApi the CA's SPIFFE Workload API, served when {@code workload_api.socket} is set
  */
-record UpConfig(boolean fips, AdminOptions admin, AuditConfig audit, RateLimitOptions ratelimit, CaServerOptions ca,
-    WorkloadApiOptions workloadApi) {
+record UpConfig(boolean fips, AdminOptions admin, AuditConfig audit, AuthzOptions authz, RateLimitOptions ratelimit,
+    CaServerOptions ca, WorkloadApiOptions workloadApi) {
   /** Istio's default trust domain. */
   static final String TRUST_DOMAIN = "cluster.local";
   static final Path CA_DIR = Path.of("meshguard-data", "ca");
 
   static final UpConfig DEFAULTS = new UpConfig(false, AdminOptions.DEFAULTS, AuditConfig.DEFAULTS,
-      RateLimitOptions.DEFAULTS, CaServerOptions.DEFAULTS.withTrustDomain(TRUST_DOMAIN).withDir(CA_DIR),
+      AuthzOptions.DEFAULTS, RateLimitOptions.DEFAULTS, CaServerOptions.DEFAULTS.withTrustDomain(TRUST_DOMAIN).withDir(CA_DIR),
       WorkloadApiOptions.DEFAULTS);
 }

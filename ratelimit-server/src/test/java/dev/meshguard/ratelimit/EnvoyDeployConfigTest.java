@@ -14,6 +14,7 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.route.v3.RateLimit.Action;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimit;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -125,6 +126,36 @@ class EnvoyDeployConfigTest {
           "envoy.extensions.upstreams.http.v3.HttpProtocolOptions").unpack(HttpProtocolOptions.class);
       assertThat(protocol.getExplicitHttpConfig().hasHttp2ProtocolOptions()).as("gRPC needs HTTP/2").isTrue();
     }
+  }
+
+  /**
+   * The ext_authz filter as the authz server expects it (extauthz.md §1): gRPC v3 to port 9191
+   * over HTTP/2, fail closed, the peer certificate and the JWT payloads included, and the
+   * route naming the workload in context_extensions. (One parse test for the whole file lives
+   * here; this module cannot see the authz server's constants, so its port is written out.)
+   */
+  @Test
+  void theExtAuthzFilterIsConfiguredAsTheAuthzServerExpects() throws Exception {
+    Bootstrap bootstrap = bootstrap();
+    HttpConnectionManager hcm = hcm(bootstrap);
+    ExtAuthz authz = hcm.getHttpFilters(0).getTypedConfig().unpack(ExtAuthz.class);
+    assertThat(authz.getTransportApiVersion().name()).isEqualTo("V3");
+    assertThat(authz.getFailureModeAllow()).as("fail closed").isFalse();
+    assertThat(authz.getIncludePeerCertificate()).isTrue();
+    assertThat(authz.getMetadataContextNamespacesList()).containsExactly("envoy.filters.http.jwt_authn");
+    Cluster cluster = bootstrap.getStaticResources().getClustersList().stream()
+        .filter(c -> c.getName().equals(authz.getGrpcService().getEnvoyGrpc().getClusterName())).findFirst()
+        .orElseThrow();
+    assertThat(cluster.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+        .getSocketAddress().getPortValue()).isEqualTo(9191);
+    assertThat(cluster.getTypedExtensionProtocolOptionsOrThrow("envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
+        .unpack(HttpProtocolOptions.class).getExplicitHttpConfig().hasHttp2ProtocolOptions()).isTrue();
+    Route route = hcm.getRouteConfig().getVirtualHosts(0).getRoutes(0);
+    ExtAuthzPerRoute perRoute = route.getTypedPerFilterConfigOrThrow("envoy.filters.http.ext_authz")
+        .unpack(ExtAuthzPerRoute.class);
+    assertThat(perRoute.getCheckSettings().getContextExtensionsMap()).containsEntry("namespace", "demo");
+    assertThat(Files.isDirectory(root().resolve("policies/authz/demo"))).as("the example policies of namespace demo")
+        .isTrue();
   }
 
   @Test

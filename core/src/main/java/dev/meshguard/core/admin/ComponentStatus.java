@@ -16,11 +16,12 @@ import java.util.TreeMap;
  * @param endpoints what it listens on, by protocol name (e.g. {@code grpc -> 127.0.0.1:9191}), sorted
  * @param lastError why its last configuration change was refused while {@code revision} keeps
  *     serving (e.g. a rate-limit file broken by an edit); null when the last change loaded
+ * @param loadedAt when {@code revision} was loaded (RFC 3339); null when not tracked
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ComponentStatus(
     String component, boolean ready, String notReadyReason, String revision, Map<String, String> endpoints,
-    String lastError) {
+    String lastError, String loadedAt) {
 
   public ComponentStatus {
     Objects.requireNonNull(component, "component");
@@ -28,6 +29,12 @@ public record ComponentStatus(
     if (!ready && (notReadyReason == null || notReadyReason.isBlank())) {
       throw new IllegalArgumentException("a component that is not ready must say why");
     }
+  }
+
+  /** A status without a load time. */
+  public ComponentStatus(String component, boolean ready, String notReadyReason, String revision,
+      Map<String, String> endpoints, String lastError) {
+    this(component, ready, notReadyReason, revision, endpoints, lastError, null);
   }
 
   /** A status without a refused configuration change. */
@@ -38,7 +45,13 @@ public record ComponentStatus(
 
   /** This status with {@code lastError} set (null clears it). */
   public ComponentStatus withLastError(String error) {
-    return new ComponentStatus(component, ready, notReadyReason, revision, endpoints, error);
+    return new ComponentStatus(component, ready, notReadyReason, revision, endpoints, error, loadedAt);
+  }
+
+  /** This status with {@code loadedAt} set (null clears it). */
+  public ComponentStatus withLoadedAt(java.time.Instant time) {
+    return new ComponentStatus(component, ready, notReadyReason, revision, endpoints, lastError,
+        time == null ? null : time.toString());
   }
 
   /** Endpoints in name order, so {@code /status} output is stable. */

@@ -1,0 +1,260 @@
+package dev.meshguard.authz;
+
+import dev.meshguard.core.config.NotBlank;
+import dev.meshguard.core.config.Range;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The {@code authz:} section of a meshguard config file (snake_case keys), read by
+ * {@code meshguard authz} and {@code meshguard up}:
+ * <pre>{@code
+ * authz:
+ *   policies: [policies/authz]          # files and directories of AuthorizationPolicy YAML
+ *   mesh_config: mesh-config.yaml       # Istio MeshConfig (root namespace, trust domain, providers)
+ *   host: 127.0.0.1
+ *   port: 9191                          # gRPC ext_authz (envoy.service.auth.v3.Authorization)
+ *   http_port: 9192                     # the HTTP service mode (served by the HTTP front end)
+ *   reload_interval: 2s
+ *   workload_registry: workloads.yaml   # pod IPs / CIDRs -> namespace, labels, service account
+ *   default_namespace: ""               # namespace of a workload nothing resolves; empty: deny
+ *   deny_status: 403
+ *   deny_body: "RBAC: access denied"
+ *   fail_open: false                    # an internal error allows (true) or denies (false)
+ *   headers_to_add: {x-meshguard-principal: principal, x-meshguard-tenant: "claim:tenant"}
+ *   headers_to_remove: [authorization]
+ *   metadata: {tenant: "header:x-tenant"}   # dynamic_metadata besides decision_id and policy
+ *   audit_allow_sample_rate: 0.01       # share of allowed requests written to the audit log
+ *   trust_bundle: root-cert.pem         # verifies source.certificate (include_peer_certificate)
+ *   limits: {max_headers: 200, max_header_bytes: 65536, max_path_bytes: 8192, max_request_bytes: 1048576}
+ *   tls: {cert_file: ..., key_file: ..., trust_bundle_file: ..., allowed_peers: [spiffe://cluster.local/ns/istio-system/*]}
+ *   start_without_policies: false
+ * }</pre>
+ *
+ * <p>Values of {@code headers_to_add} and {@code metadata} name where the value comes from (see
+ * {@link ValueSource}): {@code principal}, {@code namespace}, {@code policy}, {@code decision_id},
+ * {@code source_ip}, {@code header:NAME}, {@code claim:NAME} (the verified JWT payload, dotted
+ * path), {@code literal:TEXT}. A value that is absent for a request is left out.
+ *
+ * @param policies policy files and directories; required
+ * @param meshConfig the Istio MeshConfig YAML; null for Istio's defaults
+ * @param host the gRPC bind address
+ * @param port the gRPC port; 0 picks a free one
+ * @param httpPort the HTTP service mode's port (not served by this module)
+ * @param reloadInterval how often the policy files, mesh config, registry and trust bundle are polled
+ * @param workloadRegistry the workload registry YAML ({@link WorkloadRegistry}); null for none
+ * @param defaultNamespace the namespace of a request whose workload nothing resolves; empty
+ *     denies such requests
+ * @param denyStatus the HTTP status of a denied request (Envoy's {@code denied_response.status})
+ * @param denyBody the body of a denied request
+ * @param failOpen whether an internal error allows the request (it is counted either way)
+ * @param headersToAdd upstream request headers set on allow (overwrite: {@code append=false})
+ * @param headersToRemove upstream request headers removed on allow
+ * @param metadata dynamic metadata entries besides {@code decision_id} and {@code policy}
+ * @param auditAllowSampleRate the share of allowed requests audited (denies always are)
+ * @param trustBundle CA certificates that {@code source.certificate} must chain to; null: the
+ *     certificate's URI SAN is still compared with {@code source.principal}, its chain is not checked
+ * @param limits budgets on untrusted input
+ * @param tls mTLS on the decision port; null for plaintext
+ * @param startWithoutPolicies serve (NOT_SERVING, denying every request) when the policies do not
+ *     load at start, instead of refusing to start
+ */
+public record AuthzOptions(
+    List<Path> policies,
+    Path meshConfig,
+    @NotBlank String host,
+    @Range(min = "0", max = "65535") int port,
+    @Range(min = "0", max = "65535") int httpPort,
+    @Range(min = "10ms", max = "1h") Duration reloadInterval,
+    Path workloadRegistry,
+    String defaultNamespace,
+    @Range(min = "200", max = "599") int denyStatus,
+    String denyBody,
+    boolean failOpen,
+    Map<String, String> headersToAdd,
+    List<String> headersToRemove,
+    Map<String, String> metadata,
+    @Range(min = "0", max = "1") double auditAllowSampleRate,
+    Path trustBundle,
+    InputLimits limits,
+    DecisionTls tls,
+    boolean startWithoutPolicies) {
+
+  public static final Path DEFAULT_POLICIES = Path.of("policies", "authz");
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  /** The port Istio's examples and OPA-Envoy use for ext_authz gRPC. */
+  public static final int DEFAULT_PORT = 9191;
+  public static final int DEFAULT_HTTP_PORT = 9192;
+  public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(2);
+  /** What Envoy's RBAC filter answers, so a deny looks the same with or without meshguard. */
+  public static final String DEFAULT_DENY_BODY = "RBAC: access denied";
+  public static final int DEFAULT_DENY_STATUS = 403;
+
+  public static final AuthzOptions DEFAULTS = new AuthzOptions(List.of(DEFAULT_POLICIES), null, DEFAULT_HOST,
+      DEFAULT_PORT, DEFAULT_HTTP_PORT, DEFAULT_RELOAD_INTERVAL, null, "", DEFAULT_DENY_STATUS, DEFAULT_DENY_BODY,
+      false, Map.of(), List.of(), Map.of(), 0.0, null, InputLimits.DEFAULTS, null, false);
+
+  public AuthzOptions {
+    policies = List.copyOf(policies);
+    Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(reloadInterval, "reloadInterval");
+    defaultNamespace = defaultNamespace == null ? "" : defaultNamespace;
+    denyBody = denyBody == null ? "" : denyBody;
+    headersToAdd = Collections.unmodifiableMap(new TreeMap<>(headersToAdd));
+    headersToRemove = List.copyOf(headersToRemove);
+    metadata = Collections.unmodifiableMap(new TreeMap<>(metadata));
+    limits = limits == null ? InputLimits.DEFAULTS : limits;
+    if (policies.isEmpty()) {
+      throw new IllegalArgumentException("policies must name at least one file or directory");
+    }
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port must be between 0 and 65535, found " + port);
+    }
+    if (reloadInterval.isNegative() || reloadInterval.isZero()) {
+      throw new IllegalArgumentException("reloadInterval must be positive, found " + reloadInterval);
+    }
+    if (denyStatus < 200 || denyStatus > 599) {
+      throw new IllegalArgumentException("denyStatus must be an HTTP status, found " + denyStatus);
+    }
+    if (!(auditAllowSampleRate >= 0 && auditAllowSampleRate <= 1)) {
+      throw new IllegalArgumentException("auditAllowSampleRate must be between 0 and 1, found " + auditAllowSampleRate);
+    }
+    for (Map.Entry<String, String> e : headersToAdd.entrySet()) {
+      HeaderNames.check("headers_to_add", e.getKey());
+      ValueSource.parse(e.getValue()); // throws IllegalArgumentException naming the value
+    }
+    for (String name : headersToRemove) {
+      HeaderNames.check("headers_to_remove", name);
+    }
+    for (Map.Entry<String, String> e : metadata.entrySet()) {
+      if (e.getKey().equals(AuthzService.DECISION_ID) || e.getKey().equals(AuthzService.POLICY)) {
+        throw new IllegalArgumentException("metadata key \"" + e.getKey() + "\" is always set by the server");
+      }
+      ValueSource.parse(e.getValue());
+    }
+  }
+
+  public AuthzOptions withPolicies(List<Path> paths) {
+    return new AuthzOptions(paths, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withPort(int newPort) {
+    return new AuthzOptions(policies, meshConfig, host, newPort, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withMeshConfig(Path file) {
+    return new AuthzOptions(policies, file, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withWorkloadRegistry(Path file) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, file,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withResponses(Map<String, String> add, List<String> remove, Map<String, String> meta) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, add, remove, meta,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withAuditAllowSampleRate(double rate) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        rate, trustBundle, limits, tls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withTrustBundle(Path file) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, file, limits, tls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withLimits(InputLimits newLimits) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, newLimits, tls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withTls(DecisionTls newTls) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, newTls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withFailOpen(boolean open) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, open, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+  }
+
+  public AuthzOptions withStartWithoutPolicies(boolean start) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, start);
+  }
+
+  public AuthzOptions withReloadInterval(Duration interval) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, interval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+  }
+
+  /**
+   * Budgets on a CheckRequest, which carries whatever the client sent Envoy. A request over one is
+   * denied with a reason naming the limit (never an RPC error); a message larger than
+   * {@link #maxRequestBytes()} twice over is refused by gRPC itself ({@code RESOURCE_EXHAUSTED}).
+   *
+   * @param maxHeaders headers (after Envoy joined repeats)
+   * @param maxHeaderBytes names and values together
+   * @param maxPathBytes the {@code :path}, query included
+   * @param maxRequestBytes the serialized CheckRequest
+   */
+  public record InputLimits(
+      @Range(min = "1") int maxHeaders,
+      @Range(min = "1") int maxHeaderBytes,
+      @Range(min = "1") int maxPathBytes,
+      @Range(min = "1024", max = "67108864") int maxRequestBytes) {
+
+    /**
+     * Above Envoy's own defaults (100 headers, 60 KiB), so that what Envoy accepted is not refused
+     * here unless configured so; pseudo-headers and Envoy's own {@code x-envoy-*} headers count too.
+     */
+    public static final InputLimits DEFAULTS = new InputLimits(200, 96 * 1024, 16 * 1024, 1 << 20);
+
+    public InputLimits {
+      if (maxHeaders < 1 || maxHeaderBytes < 1 || maxPathBytes < 1 || maxRequestBytes < 1024) {
+        throw new IllegalArgumentException("input limits must be positive (max_request_bytes at least 1024)");
+      }
+    }
+  }
+
+  /**
+   * mTLS on the decision port: only the mesh's proxies may ask.
+   *
+   * @param certFile the server's certificate chain (PEM)
+   * @param keyFile its key
+   * @param trustBundleFile the CAs client certificates must chain to
+   * @param allowedPeers client SPIFFE IDs allowed ({@code spiffe://td/ns/x/sa/y} or a
+   *     {@code /*} prefix); empty: any client with a valid SVID
+   */
+  public record DecisionTls(Path certFile, Path keyFile, Path trustBundleFile, List<String> allowedPeers) {
+    public DecisionTls {
+      Objects.requireNonNull(certFile, "certFile");
+      Objects.requireNonNull(keyFile, "keyFile");
+      Objects.requireNonNull(trustBundleFile, "trustBundleFile");
+      allowedPeers = allowedPeers == null ? List.of() : List.copyOf(allowedPeers);
+    }
+  }
+}

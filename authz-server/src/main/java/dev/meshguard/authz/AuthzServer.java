@@ -1,0 +1,409 @@
+package dev.meshguard.authz;
+
+import dev.meshguard.core.admin.Component;
+import dev.meshguard.core.admin.ComponentStatus;
+import dev.meshguard.core.config.ConfigError;
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.server.GrpcServer;
+import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.PemFiles;
+import dev.meshguard.core.tls.SpiffeIdAllowList;
+import dev.meshguard.core.tls.TlsContext;
+import dev.meshguard.core.tls.TlsOptions;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * The ext_authz server: {@link AuthzService} on a {@link GrpcServer} (health, reflection,
+ * optional mTLS with a SPIFFE ID allow-list), the policy reload loop, and the {@code authz}
+ * component of {@code /status}.
+ *
+ * <h2>Reload</h2>
+ * Every {@link AuthzOptions#reloadInterval()} the scheduler hashes the policy files and the mesh
+ * config, the workload registry and the trust bundle (path and content of each file). When a
+ * hash changed, that part is loaded and compiled on the scheduler's thread — never on the
+ * request path — into a new immutable {@link AuthzService.Live}, which replaces the old one in
+ * one {@link AtomicReference} write. A request reads the reference once, so it is decided by one
+ * whole program, old or new. A load that fails keeps the last good one, logs every error, bumps
+ * {@code meshguard_authz_policy_reload_failures_total} and shows the errors as
+ * {@code last_error} on {@code /status} until a later load succeeds.
+ *
+ * <p>Accepted race: a file may change between hashing and loading; the new content is then
+ * loaded under the old hash and loaded again at the next poll.
+ *
+ * <h2>Health</h2>
+ * {@code grpc.health.v1} reports NOT_SERVING until a policy set is loaded (with
+ * {@link AuthzOptions#startWithoutPolicies()} the server may start without one, denying every
+ * request meanwhile) and again from the moment {@link #close()} starts draining.
+ */
+public final class AuthzServer implements AutoCloseable, Component {
+
+  /** The component name on {@code /status} and in audit events. */
+  public static final String COMPONENT = AuthzService.COMPONENT;
+
+  private static final System.Logger LOG = System.getLogger(AuthzServer.class.getName());
+
+  private final AuthzOptions options;
+  private final Crypto crypto;
+  private final Clock clock;
+  private final AtomicReference<AuthzService.Live> live;
+  private final AtomicReference<String> lastError = new AtomicReference<>();
+  private final LongAdder reloads = new LongAdder();
+  private final LongAdder reloadFailures = new LongAdder();
+  private final AuthzMetrics metrics;
+  private final AuthzService service;
+  private final Object pollLock = new Object();
+  private String policyHash; // guarded by pollLock
+  private String registryHash; // guarded by pollLock
+  private String bundleHash; // guarded by pollLock
+  private GrpcServer grpc;
+  private TlsContext tls;
+  private ScheduledFuture<?> poll;
+
+  private AuthzServer(AuthzOptions options, Crypto crypto, Clock clock, MeterRegistry registry, DecisionAudit audit,
+      AuthzService.CustomProviders custom) {
+    this.options = options;
+    this.crypto = crypto;
+    this.clock = clock;
+    this.live = new AtomicReference<>(new AuthzService.Live(null, null, null));
+    this.metrics = new AuthzMetrics(registry);
+    this.service = new AuthzService(options, live::get, clock, metrics, audit, custom);
+  }
+
+  /**
+   * Loads the workload registry, the trust bundle and the policies, binds the gRPC server and
+   * starts polling for changes.
+   *
+   * @param crypto the provider for TLS and certificate parsing
+   * @param scheduler runs the reload poll (and the TLS files' poll); not owned
+   * @param registry where the server's meters are registered
+   * @param audit where audited decisions go
+   * @throws ConfigException when a file does not load (the policies only unless
+   *     {@link AuthzOptions#startWithoutPolicies()})
+   * @throws IOException when the port cannot be bound
+   */
+  public static AuthzServer start(AuthzOptions options, Crypto crypto, Clock clock, ScheduledExecutorService scheduler,
+      MeterRegistry registry, DecisionAudit audit) throws IOException, ConfigException {
+    return start(options, crypto, clock, scheduler, registry, audit, AuthzService.CustomProviders.UNAVAILABLE);
+  }
+
+  static AuthzServer start(AuthzOptions options, Crypto crypto, Clock clock, ScheduledExecutorService scheduler,
+      MeterRegistry registry, DecisionAudit audit, AuthzService.CustomProviders custom)
+      throws IOException, ConfigException {
+    Objects.requireNonNull(options, "options");
+    Objects.requireNonNull(crypto, "crypto");
+    Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(scheduler, "scheduler");
+    Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(audit, "audit");
+    AuthzServer server = new AuthzServer(options, crypto, clock, registry, audit, custom);
+    server.registerMeters(registry);
+    synchronized (server.pollLock) {
+      server.loadFirst();
+    }
+    try {
+      GrpcServer.Builder builder = GrpcServer.builder()
+          .bindAddress(options.host())
+          .port(options.port())
+          // Over the request-size limit up to twice is denied with a reason; beyond, gRPC refuses.
+          .maxInboundMessageSize(Math.max(GrpcServer.DEFAULT_MAX_INBOUND_MESSAGE_SIZE,
+              2 * options.limits().maxRequestBytes()))
+          .addService(server.service);
+      if (options.tls() != null) {
+        AuthzOptions.DecisionTls t = options.tls();
+        server.tls = TlsContext.forServer(TlsOptions.builder()
+            .certFile(t.certFile())
+            .keyFile(t.keyFile())
+            .trustBundleFile(t.trustBundleFile())
+            .clientAuth(TlsOptions.ClientAuth.REQUIRE)
+            .allowedPeers(SpiffeIdAllowList.parse("authz.tls.allowed_peers", t.allowedPeers()))
+            .build(), crypto, scheduler);
+        builder.tls(server.tls);
+      }
+      server.grpc = builder.start();
+    } catch (IOException | ConfigException | RuntimeException e) {
+      if (server.tls != null) {
+        server.tls.close();
+      }
+      throw e;
+    }
+    if (server.live.get().snapshot() != null) {
+      server.grpc.markServing();
+    }
+    long interval = options.reloadInterval().toNanos();
+    server.poll = scheduler.scheduleWithFixedDelay(server::pollQuietly, interval, interval, TimeUnit.NANOSECONDS);
+    PolicySnapshot snapshot = server.live.get().snapshot();
+    LOG.log(Level.INFO, "authz server on {0}: {1}", server.endpoint(), snapshot == null
+        ? "no policies loaded (" + server.lastError.get() + ")"
+        : snapshot.policyCount() + " policies from " + options.policies() + " (revision " + snapshot.revision() + ")");
+    return server;
+  }
+
+  /** The first load: registry and bundle must load; the policies too unless configured otherwise. */
+  private void loadFirst() throws ConfigException {
+    WorkloadRegistry registry = null;
+    if (options.workloadRegistry() != null) {
+      registryHash = hashOrThrow(List.of(options.workloadRegistry()));
+      registry = WorkloadRegistry.load(options.workloadRegistry(), registryHash);
+    }
+    PeerCertificates certificates = new PeerCertificates(List.of(), clock);
+    if (options.trustBundle() != null) {
+      bundleHash = hashOrThrow(List.of(options.trustBundle()));
+      certificates = new PeerCertificates(PemFiles.readCertificates(crypto, options.trustBundle()), clock);
+    }
+    PolicySnapshot snapshot = null;
+    try {
+      policyHash = hashOrThrow(policyFiles());
+      snapshot = PolicySnapshot.load(options.policies(), options.meshConfig(), policyHash, clock.now());
+    } catch (ConfigException e) {
+      if (!options.startWithoutPolicies()) {
+        throw e;
+      }
+      reloadFailures.increment();
+      lastError.set("no policies loaded: " + render(e));
+      LOG.log(Level.WARNING, "authz " + lastError.get());
+    }
+    live.set(new AuthzService.Live(snapshot, registry, certificates));
+  }
+
+  /**
+   * Reloads whatever changed since the last poll. The scheduler calls this; tests call it to
+   * reload without waiting.
+   *
+   * @return true when a new policy set was loaded and now serves
+   */
+  public boolean reloadIfChanged() {
+    synchronized (pollLock) {
+      if (options.workloadRegistry() != null) {
+        String hash = hashQuietly(List.of(options.workloadRegistry()));
+        if (!hash.equals(registryHash)) {
+          registryHash = hash;
+          try {
+            WorkloadRegistry registry = WorkloadRegistry.load(options.workloadRegistry(), hash);
+            update(l -> new AuthzService.Live(l.snapshot(), registry, l.certificates()));
+            LOG.log(Level.INFO, "authz workload registry reloaded: {0} entries", registry.size());
+          } catch (ConfigException e) {
+            refuse("workload registry " + options.workloadRegistry(), render(e));
+          }
+        }
+      }
+      if (options.trustBundle() != null) {
+        String hash = hashQuietly(List.of(options.trustBundle()));
+        if (!hash.equals(bundleHash)) {
+          bundleHash = hash;
+          try {
+            PeerCertificates certificates =
+                new PeerCertificates(PemFiles.readCertificates(crypto, options.trustBundle()), clock);
+            update(l -> new AuthzService.Live(l.snapshot(), l.registry(), certificates));
+          } catch (ConfigException e) {
+            refuse("trust bundle " + options.trustBundle(), render(e));
+          }
+        }
+      }
+      String hash = hashQuietly(policyFiles());
+      if (hash.equals(policyHash)) {
+        return false;
+      }
+      policyHash = hash;
+      PolicySnapshot next;
+      try {
+        next = PolicySnapshot.load(options.policies(), options.meshConfig(), hash, clock.now());
+      } catch (ConfigException e) {
+        refuse("policies", render(e));
+        return false;
+      } catch (RuntimeException e) {
+        // A compiler bug must not kill the poll nor take down the serving program.
+        refuse("policies", "unexpected " + e);
+        return false;
+      }
+      boolean first = live.get().snapshot() == null;
+      update(l -> new AuthzService.Live(next, l.registry(), l.certificates()));
+      lastError.set(null);
+      reloads.increment();
+      if (first && grpc != null) {
+        grpc.markServing();
+      }
+      LOG.log(Level.INFO, "authz policies reloaded: {0} policies (revision {1})", next.policyCount(), next.revision());
+      return true;
+    }
+  }
+
+  private void update(java.util.function.UnaryOperator<AuthzService.Live> change) {
+    live.updateAndGet(change);
+  }
+
+  private void refuse(String what, String why) {
+    reloadFailures.increment();
+    PolicySnapshot serving = live.get().snapshot();
+    String message = what + " reload refused, " + (serving == null ? "no policies serve"
+        : "revision " + serving.revision() + " keeps serving") + ": " + why;
+    lastError.set(message);
+    LOG.log(Level.WARNING, "authz " + message);
+  }
+
+  private void pollQuietly() {
+    try {
+      reloadIfChanged();
+    } catch (RuntimeException e) {
+      // A failing poll must not cancel the schedule (a thrown exception would).
+      LOG.log(Level.ERROR, "authz reload poll failed", e);
+    }
+  }
+
+  private static String render(ConfigException e) {
+    return e.errors().size() + (e.errors().size() == 1 ? " error: " : " errors: ")
+        + e.errors().stream().map(ConfigError::render).collect(Collectors.joining("; "));
+  }
+
+  /** The policy inputs: the policy paths and the mesh config. */
+  private List<Path> policyFiles() {
+    List<Path> files = new ArrayList<>(options.policies());
+    if (options.meshConfig() != null) {
+      files.add(options.meshConfig());
+    }
+    return files;
+  }
+
+  /** The gRPC port (the real one when 0 was asked for). */
+  public int port() {
+    return grpc.port();
+  }
+
+  public InetSocketAddress address() {
+    return grpc.address();
+  }
+
+  /** {@code host:port} of the gRPC server. */
+  public String endpoint() {
+    InetSocketAddress address = address();
+    return address.getAddress().getHostAddress() + ":" + address.getPort();
+  }
+
+  /** The policies serving now, or null before any loaded. */
+  public PolicySnapshot snapshot() {
+    return live.get().snapshot();
+  }
+
+  /** The serving policy revision, or null. */
+  public String revision() {
+    PolicySnapshot s = snapshot();
+    return s == null ? null : s.revision();
+  }
+
+  /** Refused reloads since start. */
+  public long reloadFailures() {
+    return reloadFailures.sum();
+  }
+
+  /** Why the last reload was refused, or null when the last one loaded. */
+  public String lastError() {
+    return lastError.get();
+  }
+
+  @Override
+  public ComponentStatus status() {
+    PolicySnapshot s = snapshot();
+    Map<String, String> endpoints = Map.of("grpc", endpoint());
+    if (s == null) {
+      return ComponentStatus.notReady(COMPONENT, "no policies loaded", null, endpoints).withLastError(lastError.get());
+    }
+    return ComponentStatus.ready(COMPONENT, s.revision(), endpoints).withLastError(lastError.get())
+        .withLoadedAt(s.loadedAt());
+  }
+
+  private void registerMeters(MeterRegistry registry) {
+    FunctionCounter.builder("meshguard.authz.policy.reloads", reloads, LongAdder::sum)
+        .description("Policy sets loaded after start").register(registry);
+    FunctionCounter.builder("meshguard.authz.policy.reload.failures", reloadFailures, LongAdder::sum)
+        .description("Reloads refused (policies, mesh config, workload registry, trust bundle); the last good kept serving")
+        .register(registry);
+  }
+
+  /** Stops polling, then drains the gRPC server (NOT_SERVING at once) for up to its default grace. */
+  @Override
+  public void close() {
+    if (poll != null) {
+      poll.cancel(false);
+    }
+    grpc.close();
+    if (tls != null) {
+      tls.close();
+    }
+  }
+
+  private static String hashOrThrow(List<Path> paths) throws ConfigException {
+    for (Path p : paths) {
+      if (!Files.exists(p)) {
+        throw new ConfigException(List.of(new ConfigError(p.toString(), 0, 0, "", "no such file or directory")));
+      }
+    }
+    try {
+      return hash(paths);
+    } catch (IOException e) {
+      throw new ConfigException(List.of(new ConfigError(paths.toString(), 0, 0, "", "cannot read: " + e)));
+    }
+  }
+
+  private static String hashQuietly(List<Path> paths) {
+    try {
+      return hash(paths);
+    } catch (IOException | RuntimeException e) {
+      return "unreadable: " + e;
+    }
+  }
+
+  /** SHA-256 over each file's path and content (directories walked in path order); 16 hex digits. */
+  static String hash(List<Path> paths) throws IOException {
+    MessageDigest digest;
+    try {
+      digest = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every JDK", e);
+    }
+    for (Path path : paths) {
+      List<Path> files;
+      if (Files.isDirectory(path)) {
+        try (Stream<Path> walk = Files.walk(path)) {
+          files = walk.filter(Files::isRegularFile).filter(AuthzServer::policyFile).sorted().toList();
+        }
+      } else {
+        files = Files.exists(path) ? List.of(path) : List.of();
+        digest.update((byte) (files.isEmpty() ? 1 : 2));
+      }
+      for (Path file : files) {
+        digest.update(file.toString().getBytes(StandardCharsets.UTF_8));
+        digest.update((byte) 0);
+        digest.update(Files.readAllBytes(file));
+        digest.update((byte) 0);
+      }
+    }
+    return HexFormat.of().formatHex(digest.digest(), 0, 8);
+  }
+
+  private static boolean policyFile(Path p) {
+    String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
+    return name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json");
+  }
+}

@@ -1,0 +1,94 @@
+package dev.meshguard.cli;
+
+import dev.meshguard.audit.AuditEvent;
+import dev.meshguard.audit.EventIds;
+import dev.meshguard.authz.AuthzServer;
+import dev.meshguard.core.Version;
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.time.Clock;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code meshguard authz}: Envoy's external authorization service (ext_authz v3, gRPC) deciding
+ * with Istio AuthorizationPolicies, with its admin server and audit log. Runs until
+ * SIGINT/SIGTERM, then closes everything in reverse start order.
+ */
+@Command(name = "authz", mixinStandardHelpOptions = true,
+    description = {"Run Envoy's external authorization service (envoy.service.auth.v3.Authorization) on",
+        "Istio AuthorizationPolicy files, reloading them when they change; Ctrl-C stops."})
+final class AuthzCommand implements Callable<Integer> {
+  @Spec
+  private CommandSpec spec;
+
+  @Mixin
+  private ConfigOptions options;
+
+  @Option(names = "--policies", paramLabel = "PATH", arity = "1..*",
+      description = "Policy files or directories (*.yaml, *.yml, *.json, recursively); default policies/authz.")
+  private List<Path> policies;
+
+  @Option(names = "--mesh-config", paramLabel = "FILE",
+      description = "Istio MeshConfig YAML (rootNamespace, trustDomain, aliases, extensionProviders).")
+  private Path meshConfig;
+
+  @Option(names = "--port", paramLabel = "PORT", description = "gRPC port; default 9191.")
+  private Integer port;
+
+  @Override
+  public Integer call() throws IOException {
+    Map<String, String> flags = new LinkedHashMap<>();
+    if (policies != null) {
+      flags.put("authz.policies", policies.stream().map(Path::toString).collect(Collectors.joining(",")));
+    }
+    if (meshConfig != null) {
+      flags.put("authz.mesh_config", meshConfig.toString());
+    }
+    if (port != null) {
+      flags.put("authz.port", port.toString());
+    }
+    AuthzServerConfig config;
+    Crypto crypto;
+    try {
+      config = options.load(AuthzServerConfig.DEFAULTS, System.getenv(), flags);
+      crypto = CliCrypto.install(config.fips());
+    } catch (ConfigException e) {
+      return CliErrors.configError(spec, e);
+    }
+    return ServerRuntime.run(spec, "meshguard authz stopped", runtime -> start(runtime, config, crypto));
+  }
+
+  private void start(ServerRuntime runtime, AuthzServerConfig config, Crypto crypto)
+      throws IOException, ConfigException {
+    PrintWriter out = spec.commandLine().getOut();
+    ServerRuntime.Common common = runtime.startCommon("authz", config.admin(), config.audit(), crypto.isFips());
+    Clock clock = common.clock();
+    AuthzServer server = AuthzServers.start(config.authz(), crypto, clock, common.metrics(), common.audit(),
+        config.audit(), runtime::started);
+    common.admin().register(server);
+    common.audit().append(new AuditEvent(clock.now(), EventIds.next(clock), "authz", "start", "started", null,
+        null, null, "meshguard " + Version.current() + " authz; grpc " + server.endpoint() + ", revision "
+            + server.revision(), 0), config.audit().durabilityOf("meshguard"));
+
+    out.printf("meshguard %s authz (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");
+    out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", common.admin().endpoint());
+    AuthzServers.printBanner(out, config.authz(), server);
+    out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", common.auditDirectory(),
+        common.auditDirectory());
+    common.admin().markStarted();
+    out.println("Ready. Ctrl-C stops.");
+    out.flush();
+  }
+}
