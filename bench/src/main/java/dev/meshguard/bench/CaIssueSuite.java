@@ -1,73 +1,65 @@
 package dev.meshguard.bench;
 
 import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.crypto.CryptoMode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Pattern;
-import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.RunnerException;
-import org.openjdk.jmh.runner.format.OutputFormatFactory;
-import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
-import org.openjdk.jmh.runner.options.VerboseMode;
-import org.openjdk.jmh.runner.options.WarmupMode;
+import java.util.concurrent.TimeUnit;
 
 /**
- * {@code bench/run ca-issue}: X.509-SVIDs issued per second by the CA ({@link CaIssueBenchmark}:
- * ECDSA P-256 CSRs, a P-256 CA key), on one thread and on every core, as a ratio to the physical
- * limit per certificate with the same provider in the same run: one P-256 signature verification
- * (the CSR's) plus one P-256 signature (the leaf's). Goal (issue #7): every ratio at least
- * {@value #GOAL}, i.e. the CA's own work (CSR parsing and policy, building and parsing the leaf,
- * the serial) costs less than half of the two unavoidable public-key operations.
+ * {@code bench/run ca-issue}: X.509-SVIDs issued per second by the CA (ECDSA P-256 CSRs, a P-256
+ * CA key), on one thread and on every core, as a ratio to the physical limit per certificate with
+ * the same provider in the same run: one P-256 signature verification (the CSR's) plus one P-256
+ * signature (the leaf's). Goal (issue #7): every ratio at least {@value #GOAL}, i.e. the CA's own
+ * work (CSR parsing and policy, building and parsing the leaf, the serial) costs less than half of
+ * the two unavoidable public-key operations. The method is {@link CaIssueRun}'s: a shared warm-up,
+ * then rounds that interleave the CA and its baseline.
  *
- * <p>In default mode (the JDK's providers) and in FIPS mode (BC-FIPS, approved-only). Approved-only
- * mode is JVM-wide and must be on before BC-FIPS loads, so FIPS mode always runs in JMH forks
- * started with {@code -D}{@value Crypto#APPROVED_ONLY_PROPERTY}{@code =true}, even in a quick run;
- * default mode runs in this JVM for a quick run. One JMH run per mode holds the CA and its
- * baseline, single-threaded and on all cores, so each ratio compares like with like.
+ * <p>In default mode (the JDK's providers, measured in this JVM) and in FIPS mode (BC-FIPS in
+ * approved-only mode). Approved-only mode is JVM-wide and must be on before BC-FIPS loads, so FIPS
+ * mode runs in a JVM of its own, started with {@code -D}{@value Crypto#APPROVED_ONLY_PROPERTY}{@code
+ * =true} and this JVM's heap settings and class path.
  */
 final class CaIssueSuite implements Suite {
   static final double GOAL = 0.7;
   static final String DEFAULT = "default";
   static final String FIPS = "fips";
+  static final List<String> MODES = List.of(DEFAULT, FIPS);
+  /** The longest a FIPS-mode JVM may take beyond its planned run before it counts as hung. */
+  private static final Duration CHILD_SLACK = Duration.ofMinutes(5);
 
   /**
-   * JMH settings.
+   * How much to run.
    *
    * @param modes the crypto modes measured ({@value #DEFAULT}, {@value #FIPS})
-   * @param forks 0 runs default mode in this JVM (quick); FIPS mode always forks at least once
+   * @param run the warm-up, rounds and slices of each mode; threads 0 for every core
    */
-  record Settings(List<String> modes, int forks, int warmupIterations, Duration warmupTime, int iterations,
-      Duration iterationTime) {
+  record Settings(List<String> modes, CaIssueRun.Settings run) {
     Settings {
       modes = List.copyOf(modes);
-      if (modes.isEmpty() || !List.of(DEFAULT, FIPS).containsAll(modes)) {
+      if (modes.isEmpty() || !MODES.containsAll(modes)) {
         throw new IllegalArgumentException("modes are default and/or fips, found " + modes);
       }
-      if (forks < 0 || iterations < 1 || warmupIterations < 0) {
-        throw new IllegalArgumentException("need forks >= 0, iterations >= 1 and warmupIterations >= 0");
-      }
+      Objects.requireNonNull(run, "run");
     }
   }
 
-  static final List<String> MODES = List.of(DEFAULT, FIPS);
+  private static final int CORES = Runtime.getRuntime().availableProcessors();
   /** About three minutes on two cores. */
-  static final Settings FULL = new Settings(MODES, 1, 5, Duration.ofSeconds(2), 5, Duration.ofSeconds(2));
-  /** About a minute on two idle cores; the error bars are wide, and a short warm-up errs against the CA. */
-  static final Settings QUICK = new Settings(MODES, 0, 3, Duration.ofSeconds(1), 2, Duration.ofSeconds(1));
-
-  /** The benchmark methods: {@code issue} and its baseline, each on one thread and on all cores. */
-  private static final List<String> METHODS = List.of("issue", "issueAllCores", "verifyAndSign",
-      "verifyAndSignAllCores");
+  static final Settings FULL = new Settings(MODES,
+      new CaIssueRun.Settings(Duration.ofSeconds(30), 15, Duration.ofSeconds(1), CORES));
+  /** About a minute and a half on two cores; fewer and shorter rounds, so a wider spread. */
+  static final Settings QUICK = new Settings(MODES,
+      new CaIssueRun.Settings(Duration.ofSeconds(20), 8, Duration.ofMillis(500), CORES));
 
   private final Settings full;
   private final Settings quick;
@@ -92,81 +84,99 @@ final class CaIssueSuite implements Suite {
   }
 
   @Override
-  public Figures run(boolean quick, Path workDir, PrintStream progress) throws RunnerException {
+  public Figures run(boolean quick, Path workDir, PrintStream progress) throws Exception {
     Settings settings = quick ? this.quick : full;
-    Map<String, Double> perSecond = new HashMap<>();
+    List<CaIssueRun.Result> results = new ArrayList<>();
     for (String mode : settings.modes()) {
-      perSecond.putAll(measure(mode, settings, progress));
+      results.add(mode.equals(FIPS) ? inOwnJvm(mode, settings.run(), progress)
+          : CaIssueRun.run(mode, settings.run(), progress));
     }
-    return figures(settings, perSecond);
+    return figures(settings, results);
   }
 
-  /** Operations per second of each benchmark method in {@code mode}, keyed {@code <mode>_<method>}. */
-  private static Map<String, Double> measure(String mode, Settings settings, PrintStream progress)
-      throws RunnerException {
-    String benchmark = CaIssueBenchmark.class.getName();
-    boolean fips = mode.equals(FIPS);
-    int forks = fips ? Math.max(1, settings.forks()) : settings.forks();
-    ChainedOptionsBuilder options = new OptionsBuilder()
-        .include("^" + Pattern.quote(benchmark) + "\\.(" + String.join("|", METHODS) + ")$")
-        .param("mode", mode)
-        .forks(forks)
-        // In one JVM the benchmark run first would warm the JIT for the next (the CA's EC code is
-        // the baseline's), so all are warmed up before any is measured; a fork warms its own.
-        .warmupMode(forks == 0 ? WarmupMode.BULK : WarmupMode.INDI)
-        .warmupIterations(settings.warmupIterations())
-        .warmupTime(TimeValue.milliseconds(settings.warmupTime().toMillis()))
-        .measurementIterations(settings.iterations())
-        .measurementTime(TimeValue.milliseconds(settings.iterationTime().toMillis()))
-        .shouldFailOnError(true);
-    if (fips) {
-      // JMH starts forks with this JVM's options; approved-only mode goes on before BC-FIPS loads.
-      List<String> jvmArgs = new ArrayList<>(List.of("-D" + Crypto.APPROVED_ONLY_PROPERTY + "=true"));
-      if (Runtime.version().feature() >= 22) {
-        jvmArgs.add("--enable-native-access=ALL-UNNAMED"); // BC-FIPS loads native code on JDK 22+
+  static CryptoMode cryptoMode(String mode) {
+    return switch (mode) {
+      case DEFAULT -> CryptoMode.DEFAULT;
+      case FIPS -> CryptoMode.FIPS;
+      default -> throw new IllegalArgumentException("mode is default or fips, found " + mode);
+    };
+  }
+
+  /** Runs {@link CaIssueRun#main} in a new JVM in approved-only mode; its stderr goes to {@code progress}. */
+  private static CaIssueRun.Result inOwnJvm(String mode, CaIssueRun.Settings run, PrintStream progress)
+      throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    for (String argument : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (argument.startsWith("-Xms") || argument.startsWith("-Xmx")) {
+        command.add(argument); // the same heap, so the modes compare
       }
-      options.jvmArgsAppend(jvmArgs.toArray(String[]::new));
     }
-    progress.printf("ca-issue: %s mode%s%n", mode, fips ? " (forked JVM, approved-only)" : "");
-    Collection<RunResult> results =
-        new Runner(options.build(), OutputFormatFactory.createFormatInstance(progress, VerboseMode.NORMAL)).run();
-    Map<String, Double> perSecond = new HashMap<>();
-    for (RunResult result : results) {
-      String label = result.getParams().getBenchmark();
-      perSecond.put(mode + "_" + label.substring(label.lastIndexOf('.') + 1), result.getPrimaryResult().getScore());
+    command.add("-D" + Crypto.APPROVED_ONLY_PROPERTY + "=true");
+    if (Runtime.version().feature() >= 22) {
+      command.add("--enable-native-access=ALL-UNNAMED"); // BC-FIPS loads native code
     }
-    if (perSecond.size() != METHODS.size()) {
-      throw new IllegalStateException("JMH ran " + perSecond.size() + " of the " + METHODS.size() + " ca-issue"
-          + " benchmarks in " + mode + " mode");
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), CaIssueRun.class.getName(), mode,
+        Long.toString(run.warmup().toMillis()), Integer.toString(run.rounds()), Long.toString(run.slice().toMillis()),
+        Integer.toString(run.threads())));
+    progress.println("ca-issue: " + mode + " mode in a JVM of its own (approved-only mode is JVM-wide)");
+    Process process = new ProcessBuilder(command).start();
+    Thread relay = Thread.ofPlatform().name("ca-issue-stderr").start(() -> {
+      try (BufferedReader err = new BufferedReader(new InputStreamReader(process.getErrorStream(),
+          StandardCharsets.UTF_8))) {
+        err.lines().forEach(progress::println);
+      } catch (IOException e) {
+        progress.println("ca-issue: lost the " + mode + " JVM's output: " + e);
+      }
+    });
+    String stdout;
+    try (var out = process.getInputStream()) {
+      stdout = new String(out.readAllBytes(), StandardCharsets.UTF_8);
     }
-    return perSecond;
+    Duration planned = run.warmup().plus(run.slice().multipliedBy(4L * run.rounds()));
+    if (!process.waitFor(planned.plus(CHILD_SLACK).toMillis(), TimeUnit.MILLISECONDS)) {
+      process.destroyForcibly();
+      throw new IOException("the " + mode + "-mode JVM did not finish");
+    }
+    relay.join();
+    if (process.exitValue() != 0) {
+      throw new IOException("the " + mode + "-mode JVM failed (exit status " + process.exitValue()
+          + "); its output is above");
+    }
+    String[] lines = stdout.strip().split("\n");
+    return CaIssueRun.fromJson(lines[lines.length - 1]);
   }
 
-  private static Figures figures(Settings settings, Map<String, Double> perSecond) {
+  private static Figures figures(Settings settings, List<CaIssueRun.Result> results) {
     Figures figures = new Figures();
     Figures ratios = new Figures();
     Figures goals = new Figures();
-    for (String mode : settings.modes()) {
-      double issue = perSecond.get(mode + "_issue");
-      double issueAll = perSecond.get(mode + "_issueAllCores");
-      double baseline = perSecond.get(mode + "_verifyAndSign");
-      double baselineAll = perSecond.get(mode + "_verifyAndSignAllCores");
-      figures.put(mode + "_issued_per_sec", issue)
-          .put(mode + "_issued_per_sec_all_cores", issueAll)
-          .put(mode + "_verify_sign_per_sec", baseline)
-          .put(mode + "_verify_sign_per_sec_all_cores", baselineAll);
-      double single = issue / baseline;
-      double all = issueAll / baselineAll;
-      ratios.put(mode + "_single_thread", single).put(mode + "_all_cores", all);
-      goals.put(mode + "_single_thread", goal(single)).put(mode + "_all_cores", goal(all));
+    for (CaIssueRun.Result result : results) {
+      String mode = result.mode();
+      CaIssueRun.Rates single = result.single();
+      CaIssueRun.Rates all = result.allCores();
+      figures.put(mode + "_issued_per_sec", single.issuedPerSecond())
+          .put(mode + "_verify_sign_per_sec", single.baselinePerSecond())
+          .put(mode + "_issued_per_sec_all_cores", all.issuedPerSecond())
+          .put(mode + "_verify_sign_per_sec_all_cores", all.baselinePerSecond());
+      ratios.put(mode + "_single_thread", single.medianRatio())
+          .put(mode + "_single_thread_min", single.minRatio())
+          .put(mode + "_single_thread_max", single.maxRatio())
+          .put(mode + "_all_cores", all.medianRatio())
+          .put(mode + "_all_cores_min", all.minRatio())
+          .put(mode + "_all_cores_max", all.maxRatio());
+      goals.put(mode + "_single_thread", goal(single.medianRatio()))
+          .put(mode + "_all_cores", goal(all.medianRatio()));
     }
+    CaIssueRun.Settings run = settings.run();
     return new Figures()
         .put("figures", figures
-            .put("threads_all_cores", Runtime.getRuntime().availableProcessors())
-            .put("forks", settings.forks())
-            .put("iterations", settings.iterations())
+            .put("threads_all_cores", run.threads())
+            .put("rounds", run.rounds())
+            .put("slice_ms", run.slice().toMillis())
+            .put("warmup_s", run.warmup().toSeconds())
             .put("java_version", Runtime.version().toString())
-            .put("cpus", Runtime.getRuntime().availableProcessors()))
+            .put("cpus", CORES))
         .put("ratios", ratios)
         .put("goals", goals);
   }
