@@ -81,6 +81,7 @@ public final class AuthzServer implements AutoCloseable, Component {
   private GrpcServer grpc;
   private TlsContext tls;
   private ScheduledFuture<?> poll;
+  private CustomProviderClients customProviders;
 
   private AuthzServer(AuthzOptions options, Crypto crypto, Clock clock, MeterRegistry registry, DecisionAudit audit,
       AuthzService.CustomProviders custom) {
@@ -106,7 +107,17 @@ public final class AuthzServer implements AutoCloseable, Component {
    */
   public static AuthzServer start(AuthzOptions options, Crypto crypto, Clock clock, ScheduledExecutorService scheduler,
       MeterRegistry registry, DecisionAudit audit) throws IOException, ConfigException {
-    return start(options, crypto, clock, scheduler, registry, audit, AuthzService.CustomProviders.UNAVAILABLE);
+    // CUSTOM providers are called from the thread deciding the request: grpc's application
+    // executor (GrpcServer sets none, so grpc's cached pool), never a Netty event loop.
+    CustomProviderClients providers = new CustomProviderClients(registry, clock);
+    try {
+      AuthzServer server = start(options, crypto, clock, scheduler, registry, audit, providers);
+      server.customProviders = providers;
+      return server;
+    } catch (IOException | ConfigException | RuntimeException e) {
+      providers.close();
+      throw e;
+    }
   }
 
   static AuthzServer start(AuthzOptions options, Crypto crypto, Clock clock, ScheduledExecutorService scheduler,
@@ -350,6 +361,9 @@ public final class AuthzServer implements AutoCloseable, Component {
     grpc.close();
     if (tls != null) {
       tls.close();
+    }
+    if (customProviders != null) {
+      customProviders.close();
     }
   }
 
