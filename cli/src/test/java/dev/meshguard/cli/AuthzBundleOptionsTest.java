@@ -56,16 +56,4 @@ class AuthzBundleOptionsTest {
     assertThat(exit).isEqualTo(2);
     assertThat(err.toString()).contains("--bundle and --policies are alternatives");
   }
-
-  @Test
-  void aBundleWithoutAKeyDoesNotStart() {
-    StringWriter err = new StringWriter();
-    CommandLine cli = Main.commandLine();
-    cli.setErr(new PrintWriter(err));
-    cli.setOut(new PrintWriter(new StringWriter()));
-    int exit = cli.execute("authz", "--bundle", dir.toString(), "--port", "0", "--admin-port", "0",
-        "--audit-dir", dir.resolve("audit").toString());
-    assertThat(exit).isEqualTo(CliErrors.CONFIG);
-    assertThat(err.toString()).contains("authz.bundle_key");
-  }
 }
