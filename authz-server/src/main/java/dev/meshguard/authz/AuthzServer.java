@@ -53,6 +53,17 @@ import java.util.stream.Stream;
  * <p>Accepted race: a file may change between hashing and loading; the new content is then
  * loaded under the old hash and loaded again at the next poll.
  *
+ * <p>With {@link AuthzOptions#bundle()} the policies come from a signed bundle instead
+ * ({@link BundleSource}): a local one is hashed like the policy files; a URL is polled every
+ * {@link AuthzOptions#bundlePollInterval()} by {@link #pollBundle()}. A bundle that does not
+ * verify is refused like any failing reload.
+ *
+ * <h2>CUSTOM providers</h2>
+ * {@link #start(AuthzOptions, Crypto, Clock, ScheduledExecutorService, MeterRegistry, DecisionAudit)}
+ * wires {@link CustomProviderClients}: CUSTOM policies call their ext_authz provider from the
+ * thread deciding the request, which is grpc-java's application executor (the
+ * {@link GrpcServer} sets none), never a Netty event loop.
+ *
  * <h2>Health</h2>
  * {@code grpc.health.v1} reports NOT_SERVING until a policy set is loaded (with
  * {@link AuthzOptions#startWithoutPolicies()} the server may start without one, denying every
