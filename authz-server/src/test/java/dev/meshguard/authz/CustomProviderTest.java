@@ -319,4 +319,34 @@ class CustomProviderTest {
       Thread.currentThread().interrupt();
     }
   }
+
+  @Test
+  void providersAreCalledOffTheNettyEventLoops() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("threads"));
+    Files.writeString(home.resolve("p.yaml"), customPolicies("p"));
+    Path mesh = Files.writeString(home.resolve("mesh.yaml"), """
+        extensionProviders:
+        - name: p
+          envoyExtAuthzGrpc: {service: 127.0.0.1, port: 1}
+        """);
+    List<String> threads = new CopyOnWriteArrayList<>();
+    var scheduler = Executors.newSingleThreadScheduledExecutor();
+    closing.add(scheduler::shutdownNow);
+    AuthzServer server = AuthzServer.start(AuthzOptions.DEFAULTS.withPolicies(List.of(home.resolve("p.yaml")))
+            .withMeshConfig(mesh).withPort(0), AuthzFixture.crypto(), dev.meshguard.core.time.Clock.SYSTEM, scheduler,
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), event -> { },
+        (request, meshConfig) -> provider -> {
+          threads.add(Thread.currentThread().getName());
+          return true;
+        });
+    closing.add(server);
+    var channel = io.grpc.netty.NettyChannelBuilder.forAddress(FreePorts.LOOPBACK, server.port()).usePlaintext()
+        .build();
+    closing.add(channel::shutdownNow);
+    assertThat(AuthorizationGrpc.newBlockingStub(channel).check(get("/orders/1", AuthzFixture.FRONTEND))
+        .getStatus().getCode()).isZero();
+    // A blocking provider call on an event loop would stall every connection that loop serves.
+    assertThat(threads).hasSize(1);
+    assertThat(threads.get(0)).doesNotContain("meshguard-grpc-worker").doesNotContain("meshguard-grpc-boss");
+  }
 }
