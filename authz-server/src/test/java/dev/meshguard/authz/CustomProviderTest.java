@@ -349,4 +349,37 @@ class CustomProviderTest {
     assertThat(threads).hasSize(1);
     assertThat(threads.get(0)).doesNotContain("meshguard-grpc-worker").doesNotContain("meshguard-grpc-boss");
   }
+
+  @Test
+  void rawHeaderMapsAreForwardedAndTheProviderCanRemoveAndAddHeaders() throws Exception {
+    List<String> seen = new CopyOnWriteArrayList<>();
+    HttpServer provider = HttpServer.create(new InetSocketAddress(FreePorts.LOOPBACK, 0), 0);
+    provider.createContext("/", exchange -> {
+      seen.add(exchange.getRequestHeaders().getFirst("x-allow") + " " + exchange.getRequestHeaders()
+          .getFirst("authorization"));
+      exchange.getResponseHeaders().add("x-envoy-auth-headers-to-remove", "authorization, x-debug");
+      exchange.getResponseHeaders().add("x-trace", "t-1");
+      respond(exchange, 200, "");
+    });
+    provider.start();
+    closing.add(() -> provider.stop(0));
+    AuthzFixture a = server("a", """
+        extensionProviders:
+        - name: raw
+          envoyExtAuthzHttp:
+            service: 127.0.0.1
+            port: %d
+            includeRequestHeadersInCheck: ["x-allow*"]
+            headersToDownstreamOnAllow: ["*-trace"]
+        """.formatted(provider.getAddress().getPort()), customPolicies("raw"));
+
+    CheckResponse r = a.stub.check(EnvoyCheckRequests.http("GET", "/orders/1").workload("shop", "app=orders")
+        .header("x-allow", "yes").header("authorization", "Bearer t").rawHeaders().build());
+    assertThat(r.getStatus().getCode()).isZero();
+    // Authorization always goes to an HTTP provider (as Envoy's http_service sends it).
+    assertThat(seen).containsExactly("yes Bearer t");
+    assertThat(r.getOkResponse().getHeadersToRemoveList()).containsExactly("authorization", "x-debug");
+    assertThat(headers(r.getOkResponse().getResponseHeadersToAddList())).containsEntry("x-trace", "t-1");
+    assertThat(r.getOkResponse().getHeadersList()).isEmpty();
+  }
 }
