@@ -48,6 +48,17 @@ public interface CounterStore extends AutoCloseable {
     return new Answer(hit(hits, nowMillis), null);
   }
 
+  /**
+   * Sets the usage of every limit of {@code quota} back to 0 for the current periods (the admin
+   * API's reset): the counters a request at {@code nowMillis} would use are deleted.
+   *
+   * @param quota the tenant and its quota; its hits are ignored
+   * @throws StoreException when the store cannot answer, or does not count quotas
+   */
+  default void resetQuota(QuotaHit quota, long nowMillis) {
+    throw new StoreException(this + " does not count tenant quotas");
+  }
+
   /** Releases connections and threads; the default does nothing. */
   @Override
   default void close() {}

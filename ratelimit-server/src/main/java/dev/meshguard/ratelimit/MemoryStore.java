@@ -187,6 +187,30 @@ public final class MemoryStore implements CounterStore {
     }
   }
 
+  @Override
+  public void resetQuota(QuotaHit quota, long nowMillis) {
+    AtomicReference<Map<String, QuotaCount>> tenant = quotas.get(quota.tenant());
+    if (tenant == null) {
+      return;
+    }
+    QuotaCounters.Slot[] slots = QuotaCounters.slots("", quota, nowMillis, 0);
+    while (true) {
+      Map<String, QuotaCount> state = tenant.get();
+      if (state == SWEPT_TENANT) {
+        return; // nothing live to reset
+      }
+      Map<String, QuotaCount> next = new HashMap<>(state);
+      for (QuotaCounters.Slot slot : slots) {
+        for (String key : slot.keys()) {
+          next.remove(key);
+        }
+      }
+      if (tenant.compareAndSet(state, Map.copyOf(next))) {
+        return;
+      }
+    }
+  }
+
   private static long value(Map<String, QuotaCount> state, String key, long nowMillis) {
     QuotaCount count = state.get(key);
     return count == null || count.expiresAtMillis() <= nowMillis ? 0 : count.count();

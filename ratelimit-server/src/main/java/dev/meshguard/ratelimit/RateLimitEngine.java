@@ -479,6 +479,23 @@ public final class RateLimitEngine {
     return store.hit(List.of(), new QuotaHit(tenant, quota, 0), clock.millis()).quota();
   }
 
+  /**
+   * Sets a tenant's usage of every limit of its quota back to 0 for the current periods (the
+   * admin API's reset). Unlike {@link #decide}, a store failure throws.
+   *
+   * @return false when no quota applies to the tenant (nothing to reset)
+   * @throws StoreException when the store cannot answer
+   */
+  public boolean resetQuotaUsage(String tenant) {
+    Objects.requireNonNull(tenant, "tenant");
+    TenantQuota quota = quotas.get().applicable(tenant);
+    if (quota == null) {
+      return false;
+    }
+    store.resetQuota(new QuotaHit(tenant, quota, 0), clock.millis());
+    return true;
+  }
+
   /** What a store failure is answered with. */
   public FailureMode failureMode() {
     return options.failureMode();

@@ -471,6 +471,17 @@ public final class RedisStore implements CounterStore {
     }
   }
 
+  /** Deletes the tenant's counters of the current periods, in one script on the tenant's slot. */
+  @Override
+  public void resetQuota(QuotaHit quota, long nowMillis) {
+    List<String> keyList = new ArrayList<>();
+    for (QuotaCounters.Slot slot : QuotaCounters.slots(options.keyPrefix(), quota, nowMillis, 0)) {
+      keyList.addAll(List.of(slot.keys()));
+    }
+    eval("return redis.call('DEL', unpack(KEYS))", ScriptOutputType.INTEGER, options.commandTimeout(),
+        keyList.toArray(String[]::new));
+  }
+
   /** The key prefix of every key this store writes. */
   String keyPrefix() {
     return options.keyPrefix();

@@ -259,4 +259,17 @@ abstract class QuotaSemantics {
     assertThat(read.limits().getFirst().remaining()).isEqualTo(1);
     assertThat(engine.quotaUsage("acme").limits().getFirst().used()).isEqualTo(2);
   }
+
+  @Test
+  void aResetStartsTheCurrentPeriodsAfresh() throws Exception {
+    setUp(quota("acme", """
+            - {name: monthly, period: month, amount: 3}
+            - {name: rolling, window: 1h, algorithm: sliding_window, amount: 3}
+        """));
+    assertThat(admitted("acme", 5)).isEqualTo(3);
+    assertThat(engine.resetQuotaUsage("acme")).isTrue();
+    assertThat(engine.quotaUsage("acme").limits()).extracting(QuotaOutcome.LimitUsage::used).containsExactly(0L, 0L);
+    assertThat(admitted("acme", 5)).isEqualTo(3);
+    assertThat(engine.resetQuotaUsage("nobody")).as("no quota applies").isFalse();
+  }
 }

@@ -110,6 +110,12 @@ class TenantQuotaFilesTest {
   }
 
   @Test
+  void theExamplesInPoliciesLoad() throws Exception {
+    assertThat(TenantQuotaFiles.load(EnvoyDeployConfigTest.root().resolve("policies/quotas"))).extracting(TenantQuota::tenant)
+        .containsExactly(TenantQuota.DEFAULT_TENANT, "acme", "internal");
+  }
+
+  @Test
   void jsonRoundTrip() throws Exception {
     List<TenantQuota> quotas = TenantQuotaFiles.parse("acme.yaml", """
         apiVersion: meshguard.dev/v1
