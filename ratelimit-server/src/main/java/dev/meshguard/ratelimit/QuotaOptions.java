@@ -14,15 +14,22 @@ import java.util.Objects;
  *     through the admin API
  * @param tenantKey the key of the descriptor entry that names the tenant
  * @param refreshInterval how often the directory is polled and, with Redis, the quotas other
- *     replicas changed are read
+ *     replicas changed are read (and the per-tenant meters ranked)
+ * @param metricsTopTenants how many tenants get metric series of their own; the rest are summed
+ *     up as {@code tenant="other"}
  */
-public record QuotaOptions(Path dir, @NotBlank String tenantKey, @Range(min = "10ms", max = "1h") Duration refreshInterval) {
+public record QuotaOptions(Path dir, @NotBlank String tenantKey,
+    @Range(min = "10ms", max = "1h") Duration refreshInterval, @Range(min = "0", max = "1000") int metricsTopTenants) {
 
   public static final String DEFAULT_TENANT_KEY = "tenant";
   public static final Duration DEFAULT_REFRESH_INTERVAL = Duration.ofSeconds(2);
+  public static final int DEFAULT_METRICS_TOP_TENANTS = 20;
+  /** Tenants remembered for the per-tenant meters; later ones count only as {@code other}. */
+  static final int MAX_TRACKED_TENANTS = 10_000;
 
   /** No quota directory; tenant key {@value #DEFAULT_TENANT_KEY}. */
-  public static final QuotaOptions DEFAULTS = new QuotaOptions(null, DEFAULT_TENANT_KEY, DEFAULT_REFRESH_INTERVAL);
+  public static final QuotaOptions DEFAULTS = new QuotaOptions(null, DEFAULT_TENANT_KEY, DEFAULT_REFRESH_INTERVAL,
+      DEFAULT_METRICS_TOP_TENANTS);
 
   public QuotaOptions {
     Objects.requireNonNull(tenantKey, "tenantKey");
@@ -33,13 +40,16 @@ public record QuotaOptions(Path dir, @NotBlank String tenantKey, @Range(min = "1
     if (refreshInterval.isNegative() || refreshInterval.isZero()) {
       throw new IllegalArgumentException("refreshInterval must be positive, found " + refreshInterval);
     }
+    if (metricsTopTenants < 0) {
+      throw new IllegalArgumentException("metricsTopTenants must not be negative, found " + metricsTopTenants);
+    }
   }
 
   public QuotaOptions withDir(Path newDir) {
-    return new QuotaOptions(newDir, tenantKey, refreshInterval);
+    return new QuotaOptions(newDir, tenantKey, refreshInterval, metricsTopTenants);
   }
 
   public QuotaOptions withTenantKey(String key) {
-    return new QuotaOptions(dir, key, refreshInterval);
+    return new QuotaOptions(dir, key, refreshInterval, metricsTopTenants);
   }
 }

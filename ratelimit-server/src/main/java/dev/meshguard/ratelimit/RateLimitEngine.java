@@ -101,6 +101,7 @@ public final class RateLimitEngine {
   private final Supplier<QuotaSnapshot> quotas;
   private final String tenantKey;
   private final QuotaMeters quotaMeters;
+  private final QuotaUsageMeters tenantMeters;
 
   /**
    * An engine with {@link EngineOptions#DEFAULTS} but {@code failureMode}, whose metrics go to a
@@ -118,20 +119,23 @@ public final class RateLimitEngine {
    */
   public RateLimitEngine(Supplier<RateLimitConfig> config, CounterStore store, Clock clock, EngineOptions options,
       MeterRegistry registry) {
-    this(config, store, clock, options, registry, () -> QuotaSnapshot.EMPTY, QuotaOptions.DEFAULT_TENANT_KEY);
+    this(config, store, clock, options, registry, () -> QuotaSnapshot.EMPTY, QuotaOptions.DEFAULTS);
   }
 
   /**
    * An engine that also enforces tenant quotas.
    *
    * @param quotas the current quotas, read once per request (e.g. {@link QuotaStore#snapshot})
-   * @param tenantKey the key of the descriptor entry that names the tenant
+   * @param quotaOptions the tenant key and the bound of the per-tenant meters (its directory is
+   *     the server's business)
    */
   public RateLimitEngine(Supplier<RateLimitConfig> config, CounterStore store, Clock clock, EngineOptions options,
-      MeterRegistry registry, Supplier<QuotaSnapshot> quotas, String tenantKey) {
+      MeterRegistry registry, Supplier<QuotaSnapshot> quotas, QuotaOptions quotaOptions) {
     this.quotas = Objects.requireNonNull(quotas, "quotas");
-    this.tenantKey = Objects.requireNonNull(tenantKey, "tenantKey");
+    this.tenantKey = quotaOptions.tenantKey();
     this.quotaMeters = new QuotaMeters(Objects.requireNonNull(registry, "registry"));
+    this.tenantMeters = new QuotaUsageMeters(registry, quotaOptions.metricsTopTenants(),
+        QuotaOptions.MAX_TRACKED_TENANTS);
     this.config = Objects.requireNonNull(config, "config");
     this.store = Objects.requireNonNull(store, "store");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -316,6 +320,7 @@ public final class RateLimitEngine {
         : new RateLimitDecision.QuotaDecision(quotaHit.tenant(), tenantIndex, quotaOutcome);
     if (quotaOutcome != null) {
       quotaMeters.count(quotaOutcome);
+      tenantMeters.record(quotaHit.tenant(), quotaOutcome);
     }
     if (overall == Code.OVER_LIMIT && options.shadowMode()) {
       // Upstream's SHADOW_MODE: the statuses stay as they are; nothing is denied, so nothing is
@@ -494,6 +499,11 @@ public final class RateLimitEngine {
     }
     store.resetQuota(new QuotaHit(tenant, quota, 0), clock.millis());
     return true;
+  }
+
+  /** Ranks the tenants for the per-tenant quota meters (the top N); the server calls it on its schedule. */
+  public void publishQuotaMeters() {
+    tenantMeters.publish();
   }
 
   /** What a store failure is answered with. */

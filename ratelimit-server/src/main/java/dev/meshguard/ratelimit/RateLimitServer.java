@@ -106,7 +106,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
     this.quotaStore = store instanceof RedisStore redis ? new RedisQuotaStore(redis) : new MemoryQuotaStore();
     this.quotaOptions = options.quota();
     this.engine = new RateLimitEngine(() -> current.get().config(), store, clock, options.engineOptions(), registry,
-        quotaStore::snapshot, quotaOptions.tenantKey());
+        quotaStore::snapshot, quotaOptions);
     this.service = new RateLimitService(engine, listener, options.responseHeaders(), quotaListener);
   }
 
@@ -282,6 +282,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
 
   private void pollQuotasQuietly() {
     try {
+      engine.publishQuotaMeters();
       reloadQuotas();
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "tenant quota poll failed: {0}", e.toString());

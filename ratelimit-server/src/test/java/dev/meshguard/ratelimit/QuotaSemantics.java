@@ -45,7 +45,7 @@ abstract class QuotaSemantics {
     store = newStore(clock);
     RateLimitConfig config = RateLimitConfig.parse("d.yaml", RATE_LIMITS);
     engine = new RateLimitEngine(() -> config, store, clock, EngineOptions.DEFAULTS.withLocalCacheMaxEntries(0),
-        new SimpleMeterRegistry(), quotas::snapshot, "tenant");
+        new SimpleMeterRegistry(), quotas::snapshot, QuotaOptions.DEFAULTS);
   }
 
   @AfterEach

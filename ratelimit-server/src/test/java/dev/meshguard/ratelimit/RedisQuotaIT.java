@@ -54,7 +54,7 @@ class RedisQuotaIT {
     quotas.refresh();
     RateLimitConfig config = RateLimitConfig.parse("d.yaml", "domain: d\ndescriptors: []\n");
     RateLimitEngine engine = new RateLimitEngine(() -> config, store, clock, EngineOptions.DEFAULTS,
-        new SimpleMeterRegistry(), quotas::snapshot, "tenant");
+        new SimpleMeterRegistry(), quotas::snapshot, QuotaOptions.DEFAULTS);
     return new Replica(store, quotas, engine);
   }
 
