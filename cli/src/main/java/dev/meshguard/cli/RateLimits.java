@@ -9,6 +9,8 @@ import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.time.Clock;
 import dev.meshguard.ratelimit.Descriptor;
 import dev.meshguard.ratelimit.DescriptorStatus;
+import dev.meshguard.ratelimit.QuotaListener;
+import dev.meshguard.ratelimit.QuotaOutcome;
 import dev.meshguard.ratelimit.RateLimitOptions;
 import dev.meshguard.ratelimit.RateLimitServer;
 import dev.meshguard.ratelimit.ThrottleListener;
@@ -41,7 +43,10 @@ final class RateLimits {
     AtomicReference<RateLimitServer> self = new AtomicReference<>();
     ThrottleListener toAudit = (domain, descriptor, status) -> audit.append(
         throttleEvent(clock, domain, descriptor, status, revisionOf(self.get())), auditConfig.durabilityOf("ratelimit"));
-    RateLimitServer server = RateLimitServer.start(options, clock, scheduler, metrics.registry(), toAudit);
+    QuotaListener quotaToAudit = (tenant, usage, percent) -> audit.append(quotaEvent(clock, tenant, usage, percent),
+        auditConfig.durabilityOf("ratelimit"));
+    RateLimitServer server = RateLimitServer.start(options, clock, scheduler, metrics.registry(), toAudit,
+        quotaToAudit);
     self.set(server);
     own.accept(server);
     return server;
@@ -85,6 +90,20 @@ final class RateLimits {
     return new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "throttle", "over_limit", null,
         new AuditEvent.AuditObject(null, null, null, null, descriptors.toString(), null, null, null),
         new AuditEvent.PolicyRef(name, domain, revision), reason, 0);
+  }
+
+  /**
+   * A {@code quota} event: a tenant's usage of one quota limit crossed 80% or 100% (once per
+   * period). Outcome {@code quota_80} or {@code quota_100}; the object's {@code descriptors} is
+   * {@code tenant=NAME}; the policy is the limit's name with the tenant as the rule.
+   */
+  static AuditEvent quotaEvent(Clock clock, String tenant, QuotaOutcome.LimitUsage usage, int percent) {
+    var limit = usage.limit();
+    String reason = percent + "% of " + limit.enforcement().configName() + " quota limit " + limit.name() + ": "
+        + usage.used() + " of " + limit.amount() + " per " + limit.period().describe();
+    return new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "quota", "quota_" + percent, null,
+        new AuditEvent.AuditObject(null, null, null, null, "tenant=" + cut(tenant), null, null, null),
+        new AuditEvent.PolicyRef(limit.name(), cut(tenant), null), reason, 0);
   }
 
   private static String revisionOf(RateLimitServer server) {

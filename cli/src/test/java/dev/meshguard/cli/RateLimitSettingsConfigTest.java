@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.ratelimit.EngineOptions;
+import dev.meshguard.ratelimit.QuotaOptions;
 import dev.meshguard.ratelimit.RateLimitOptions;
 import dev.meshguard.ratelimit.ResponseHeaders;
 import java.nio.file.Files;
@@ -57,6 +58,20 @@ class RateLimitSettingsConfigTest {
         true, 0.9, 0, 500));
     assertThat(options.responseHeaders()).isEqualTo(new ResponseHeaders(true, "X-RateLimit-Limit",
         "RateLimit-Remaining", "RateLimit-Reset"));
+  }
+
+  @Test
+  void tenantQuotaSettings() throws Exception {
+    assertThat(load("{}\n", Map.of()).quota()).isEqualTo(QuotaOptions.DEFAULTS);
+    RateLimitOptions options = load("""
+        ratelimit:
+          quota:
+            dir: quotas
+            tenant_key: org
+        """, Map.of("MESHGUARD_RATELIMIT_QUOTA_REFRESH_INTERVAL", "5s"));
+    assertThat(options.quota().dir()).isEqualTo(dir.resolve("quotas"));
+    assertThat(options.quota().tenantKey()).isEqualTo("org");
+    assertThat(options.quota().refreshInterval()).isEqualTo(java.time.Duration.ofSeconds(5));
   }
 
   @Test

@@ -23,6 +23,42 @@ public interface CounterStore extends AutoCloseable {
    */
   Outcome[] hit(List<Hit> hits, long nowMillis);
 
+  /**
+   * What one store call decided: the outcomes of the descriptor hits and of the tenant quota.
+   *
+   * @param outcomes one per hit, in order
+   * @param quota the quota's outcome, or null when the call had no quota
+   */
+  record Answer(Outcome[] outcomes, QuotaOutcome quota) {}
+
+  /**
+   * Counts {@code hits} as {@link #hit(List, long)} does and, in the same call (for Redis: sent
+   * together, one round trip), checks and counts {@code quota}: every counter of the tenant's
+   * quota atomically, all or nothing, as {@link QuotaCounters} describes. The two parts are
+   * independent: descriptor hits are counted whatever the quota answers, and the quota whatever
+   * the descriptor limits answer.
+   *
+   * @param quota the tenant quota to check, or null for none
+   * @throws StoreException as {@link #hit(List, long)}; either part may have been counted
+   */
+  default Answer hit(List<Hit> hits, QuotaHit quota, long nowMillis) {
+    if (quota != null) {
+      throw new StoreException(this + " does not count tenant quotas");
+    }
+    return new Answer(hit(hits, nowMillis), null);
+  }
+
+  /**
+   * Sets the usage of every limit of {@code quota} back to 0 for the current periods (the admin
+   * API's reset): the counters a request at {@code nowMillis} would use are deleted.
+   *
+   * @param quota the tenant and its quota; its hits are ignored
+   * @throws StoreException when the store cannot answer, or does not count quotas
+   */
+  default void resetQuota(QuotaHit quota, long nowMillis) {
+    throw new StoreException(this + " does not count tenant quotas");
+  }
+
   /** Releases connections and threads; the default does nothing. */
   @Override
   default void close() {}

@@ -1,7 +1,9 @@
 package dev.meshguard.ratelimit;
 
 import dev.meshguard.core.time.Clock;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -55,6 +57,14 @@ public final class MemoryStore implements CounterStore {
   private final StoreKeys keys = new StoreKeys("");
   private final ConcurrentHashMap<String, Cell> cells = new ConcurrentHashMap<>();
   private final AtomicLong lastSweepSecond = new AtomicLong(Long.MIN_VALUE);
+  /** Per tenant: all of its quota counters in one immutable map, swapped by compare-and-set. */
+  private final ConcurrentHashMap<String, AtomicReference<Map<String, QuotaCount>>> quotas = new ConcurrentHashMap<>();
+
+  /** One quota counter's value and when it may be forgotten. */
+  private record QuotaCount(long count, long expiresAtMillis) {}
+
+  /** The state of a swept tenant (compared by identity); a caller that finds it looks the tenant up again. */
+  private static final Map<String, QuotaCount> SWEPT_TENANT = new HashMap<>();
 
   /** Thrown when a new counter is needed and every slot holds a live one. */
   public static final class StoreFullException extends StoreException {
@@ -118,6 +128,92 @@ public final class MemoryStore implements CounterStore {
       };
     }
     return outcomes;
+  }
+
+  /**
+   * Tenant quotas: all counters of one tenant live in one immutable map behind one
+   * {@link AtomicReference}, so checking every limit and adding to all of them is one
+   * compare-and-set: all or nothing, like the Lua script in Redis, and without locks. Expired
+   * counters are dropped whenever the map is rewritten, and tenants whose counters all expired by
+   * {@link #purgeExpired}. Tenants count against {@code maxEntries} like counters.
+   */
+  @Override
+  public Answer hit(List<Hit> hits, QuotaHit quota, long nowMillis) {
+    if (quota == null) {
+      return new Answer(hit(hits, nowMillis), null);
+    }
+    AtomicReference<Map<String, QuotaCount>> tenant = quotas.get(quota.tenant());
+    if (tenant == null) {
+      if (cells.size() + quotas.size() >= maxEntries) {
+        sweepAtMostOncePerSecond();
+        if (cells.size() + quotas.size() >= maxEntries) {
+          throw new StoreFullException(maxEntries);
+        }
+      }
+      tenant = quotas.computeIfAbsent(quota.tenant(), t -> new AtomicReference<>(Map.of()));
+    }
+    Outcome[] outcomes = hits.isEmpty() ? new Outcome[0] : hit(hits, nowMillis);
+    QuotaCounters.Slot[] slots = QuotaCounters.slots("", quota, nowMillis, 0);
+    long[] before = new long[slots.length];
+    long[] current = new long[slots.length];
+    while (true) {
+      Map<String, QuotaCount> state = tenant.get();
+      if (state == SWEPT_TENANT) {
+        quotas.remove(quota.tenant(), tenant);
+        tenant = quotas.computeIfAbsent(quota.tenant(), t -> new AtomicReference<>(Map.of()));
+        continue;
+      }
+      for (int i = 0; i < slots.length; i++) {
+        String[] keys = slots[i].keys();
+        current[i] = value(state, keys[0], nowMillis);
+        before[i] = QuotaCounters.usage(slots[i], current[i], keys.length > 1 ? value(state, keys[1], nowMillis) : 0);
+      }
+      boolean admitted = QuotaCounters.admits(slots, before, quota.hits());
+      if (!admitted || quota.hits() == 0) {
+        return new Answer(outcomes, QuotaCounters.outcome(slots, quota.hits(), admitted, before, current));
+      }
+      Map<String, QuotaCount> next = new HashMap<>();
+      for (Map.Entry<String, QuotaCount> entry : state.entrySet()) {
+        if (entry.getValue().expiresAtMillis() > nowMillis) {
+          next.put(entry.getKey(), entry.getValue());
+        }
+      }
+      for (int i = 0; i < slots.length; i++) {
+        next.put(slots[i].keys()[0], new QuotaCount(current[i] + quota.hits(), nowMillis + slots[i].ttlMillis()));
+      }
+      if (tenant.compareAndSet(state, Map.copyOf(next))) {
+        return new Answer(outcomes, QuotaCounters.outcome(slots, quota.hits(), true, before, current));
+      }
+    }
+  }
+
+  @Override
+  public void resetQuota(QuotaHit quota, long nowMillis) {
+    AtomicReference<Map<String, QuotaCount>> tenant = quotas.get(quota.tenant());
+    if (tenant == null) {
+      return;
+    }
+    QuotaCounters.Slot[] slots = QuotaCounters.slots("", quota, nowMillis, 0);
+    while (true) {
+      Map<String, QuotaCount> state = tenant.get();
+      if (state == SWEPT_TENANT) {
+        return; // nothing live to reset
+      }
+      Map<String, QuotaCount> next = new HashMap<>(state);
+      for (QuotaCounters.Slot slot : slots) {
+        for (String key : slot.keys()) {
+          next.remove(key);
+        }
+      }
+      if (tenant.compareAndSet(state, Map.copyOf(next))) {
+        return;
+      }
+    }
+  }
+
+  private static long value(Map<String, QuotaCount> state, String key, long nowMillis) {
+    QuotaCount count = state.get(key);
+    return count == null || count.expiresAtMillis() <= nowMillis ? 0 : count.count();
   }
 
   private static Outcome fixed(WindowCell cell, Hit hit, long nowMillis) {
@@ -215,6 +311,15 @@ public final class MemoryStore implements CounterStore {
     int removed = 0;
     for (var entry : cells.entrySet()) {
       if (entry.getValue().expired(now) && cells.remove(entry.getKey(), entry.getValue())) {
+        removed++;
+      }
+    }
+    for (var entry : quotas.entrySet()) {
+      Map<String, QuotaCount> state = entry.getValue().get();
+      // Marked before it is removed (as buckets are), so no request counts on a removed tenant.
+      if (state != SWEPT_TENANT && state.values().stream().allMatch(c -> c.expiresAtMillis() <= now)
+          && entry.getValue().compareAndSet(state, SWEPT_TENANT)) {
+        quotas.remove(entry.getKey(), entry.getValue());
         removed++;
       }
     }

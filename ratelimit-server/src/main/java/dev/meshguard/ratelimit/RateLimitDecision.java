@@ -15,13 +15,33 @@ import java.util.Objects;
  *     and window sees it, since counts are atomic), in request order; shadow-mode limits, hits
  *     answered from the local over-limit cache and, under the global shadow mode, every descriptor
  *     excluded (nothing was denied)
+ * @param quota the tenant quota checked for this request, or null when none applied
  */
 public record RateLimitDecision(Code overallCode, List<DescriptorStatus> statuses, boolean storeFailed,
-    List<Integer> throttled) {
+    List<Integer> throttled, QuotaDecision quota) {
   public RateLimitDecision {
     Objects.requireNonNull(overallCode, "overallCode");
     statuses = List.copyOf(statuses);
     throttled = List.copyOf(throttled);
+  }
+
+  /** A decision without a tenant quota. */
+  public RateLimitDecision(Code overallCode, List<DescriptorStatus> statuses, boolean storeFailed,
+      List<Integer> throttled) {
+    this(overallCode, statuses, storeFailed, throttled, null);
+  }
+
+  /**
+   * The tenant quota's part of a decision.
+   *
+   * @param tenant the tenant the request carried
+   * @param descriptor the index of the descriptor that carried it (whose status includes the quota)
+   * @param outcome the store's answer; null when the store failed
+   */
+  public record QuotaDecision(String tenant, int descriptor, QuotaOutcome outcome) {
+    public QuotaDecision {
+      Objects.requireNonNull(tenant, "tenant");
+    }
   }
 
   /** A decision in which no counter went over its limit. */

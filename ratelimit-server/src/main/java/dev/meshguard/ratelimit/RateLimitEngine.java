@@ -67,6 +67,21 @@ import java.util.function.Supplier;
  * Where upstream's unsigned {@code before} would wrap (a counter read, not incremented, below this
  * request's hits), it is 0 here.
  *
+ * <h2>Tenant quotas</h2>
+ * When a quota source is given, the first descriptor with an entry whose key is the tenant key
+ * ({@value QuotaOptions#DEFAULT_TENANT_KEY} by default) names the tenant; its quota (its own, else the
+ * default one; none for an unlimited tenant) is checked and counted with that descriptor's hits in
+ * the <em>same</em> store call as the descriptor limits ({@link CounterStore#hit(List, QuotaHit,
+ * long)}: no extra round trip), all or nothing: a request a hard limit refuses consumes none of
+ * the tenant's counters. That descriptor's status reports the tightest of its own limit and the
+ * quota's limits: an OVER_LIMIT one first, else the least remaining (its own limit on a tie). A
+ * soft limit over is OK with 0 remaining. The quota and the descriptor limits are decided
+ * independently, in parallel: a request the quota admits is charged to the quota also when a
+ * descriptor limit (or the local over-limit cache) refuses it, and descriptor counters count a
+ * request the quota refuses as they count any refused request. On a store failure the failure
+ * mode answers for the quota too ({@code deny}: the tenant's descriptor is OVER_LIMIT). Only the
+ * final counting call carries the quota, so with stop-incrementing on its read is not charged.
+ *
  * <p>Only fixed windows go into the local cache: a sliding window or a token bucket that is over
  * now admits again before its window ends. Never throws for a request: a store failure is
  * answered by the {@link FailureMode} (counters the local cache knows to be over still answer
@@ -83,6 +98,10 @@ public final class RateLimitEngine {
   private final OverLimitCache localCache; // null when off
   private final RateLimitMetrics metrics;
   private final LongAdder storeErrors = new LongAdder();
+  private final Supplier<QuotaSnapshot> quotas;
+  private final String tenantKey;
+  private final QuotaMeters quotaMeters;
+  private final QuotaUsageMeters tenantMeters;
 
   /**
    * An engine with {@link EngineOptions#DEFAULTS} but {@code failureMode}, whose metrics go to a
@@ -100,6 +119,23 @@ public final class RateLimitEngine {
    */
   public RateLimitEngine(Supplier<RateLimitConfig> config, CounterStore store, Clock clock, EngineOptions options,
       MeterRegistry registry) {
+    this(config, store, clock, options, registry, () -> QuotaSnapshot.EMPTY, QuotaOptions.DEFAULTS);
+  }
+
+  /**
+   * An engine that also enforces tenant quotas.
+   *
+   * @param quotas the current quotas, read once per request (e.g. {@link QuotaStore#snapshot})
+   * @param quotaOptions the tenant key and the bound of the per-tenant meters (its directory is
+   *     the server's business)
+   */
+  public RateLimitEngine(Supplier<RateLimitConfig> config, CounterStore store, Clock clock, EngineOptions options,
+      MeterRegistry registry, Supplier<QuotaSnapshot> quotas, QuotaOptions quotaOptions) {
+    this.quotas = Objects.requireNonNull(quotas, "quotas");
+    this.tenantKey = quotaOptions.tenantKey();
+    this.quotaMeters = new QuotaMeters(Objects.requireNonNull(registry, "registry"));
+    this.tenantMeters = new QuotaUsageMeters(registry, quotaOptions.metricsTopTenants(),
+        QuotaOptions.MAX_TRACKED_TENANTS);
     this.config = Objects.requireNonNull(config, "config");
     this.store = Objects.requireNonNull(store, "store");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -184,14 +220,38 @@ public final class RateLimitEngine {
       }
     }
 
+    // The tenant quota, if the request names a tenant that has one.
+    int tenantIndex = -1;
+    QuotaHit quotaHit = null;
+    QuotaSnapshot quotaSnapshot = quotas.get();
+    if (!quotaSnapshot.isEmpty()) {
+      for (int i = 0; i < n && tenantIndex < 0; i++) {
+        for (Descriptor.Entry entry : descriptors.get(i).entries()) {
+          if (entry.key().equals(tenantKey) && !entry.value().isEmpty()) {
+            tenantIndex = i;
+            TenantQuota quota = quotaSnapshot.applicable(entry.value());
+            if (quota != null) {
+              Descriptor carrier = descriptors.get(i);
+              quotaHit = new QuotaHit(entry.value(), quota,
+                  carrier.hitsAddend() == Descriptor.UNSET ? requestHits : carrier.hitsAddend());
+            }
+            break;
+          }
+        }
+      }
+    }
+
     // The store: outcomes[i] of adding added[i] to counter i, for every counter not cached over.
     Outcome[] outcomes = null;
+    QuotaOutcome quotaOutcome = null;
     long[] added;
     boolean storeFailed = false;
-    if (toStore > 0) {
+    if (toStore > 0 || quotaHit != null) {
       try {
-        added = hitsToAdd(domain, keys, hits, limits, cachedOver, anyCachedOver, instant);
-        outcomes = count(domain, keys, limits, added, cachedOver, instant);
+        added = toStore > 0 ? hitsToAdd(domain, keys, hits, limits, cachedOver, anyCachedOver, instant) : hits;
+        CounterStore.Answer answer = count(domain, keys, limits, added, cachedOver, instant, quotaHit);
+        outcomes = answer.outcomes();
+        quotaOutcome = answer.quota();
       } catch (RuntimeException e) {
         // Any store failure, not just StoreException: the request path never throws.
         storeErrors.increment();
@@ -248,10 +308,19 @@ public final class RateLimitEngine {
           }
         }
       }
+      if (i == tenantIndex && quotaHit != null) {
+        status = withQuota(status, quotaHit, quotaOutcome, storeFailed);
+      }
       if (status.code() == Code.OVER_LIMIT) {
         overall = Code.OVER_LIMIT;
       }
       statuses.add(status);
+    }
+    RateLimitDecision.QuotaDecision quotaDecision = quotaHit == null ? null
+        : new RateLimitDecision.QuotaDecision(quotaHit.tenant(), tenantIndex, quotaOutcome);
+    if (quotaOutcome != null) {
+      quotaMeters.count(quotaOutcome);
+      tenantMeters.record(quotaHit.tenant(), quotaOutcome);
     }
     if (overall == Code.OVER_LIMIT && options.shadowMode()) {
       // Upstream's SHADOW_MODE: the statuses stay as they are; nothing is denied, so nothing is
@@ -260,7 +329,44 @@ public final class RateLimitEngine {
       metrics.globalShadowMode();
       throttled = null;
     }
-    return new RateLimitDecision(overall, statuses, storeFailed, throttled == null ? List.of() : throttled);
+    return new RateLimitDecision(overall, statuses, storeFailed, throttled == null ? List.of() : throttled,
+        quotaDecision);
+  }
+
+  /**
+   * The status of the descriptor that carries the tenant: the tightest of its own and the quota's
+   * limits (see the class comment).
+   */
+  private DescriptorStatus withQuota(DescriptorStatus own, QuotaHit hit, QuotaOutcome outcome, boolean storeFailed) {
+    DescriptorStatus tightest = own.currentLimit() == null ? null : own;
+    if (storeFailed || outcome == null) {
+      if (options.failureMode() == FailureMode.DENY && tightest == null) {
+        QuotaLimit first = hit.quota().limits().getFirst();
+        Duration reset = Duration.ofMillis(QuotaCounters.slots("", hit, clock.millis(), 0)[0].resetEmptyMillis());
+        return new DescriptorStatus(Code.OVER_LIMIT, currentLimit(first), 0, reset);
+      }
+      return own;
+    }
+    for (QuotaOutcome.LimitUsage usage : outcome.limits()) {
+      Code code = !outcome.admitted() && usage.limit().hard() && usage.over() ? Code.OVER_LIMIT : Code.OK;
+      DescriptorStatus candidate = new DescriptorStatus(code, currentLimit(usage.limit()), usage.remaining(),
+          Duration.ofMillis(usage.resetMillis()));
+      if (tightest == null || tighter(candidate, tightest)) {
+        tightest = candidate;
+      }
+    }
+    return tightest == null ? own : tightest;
+  }
+
+  private static boolean tighter(DescriptorStatus candidate, DescriptorStatus current) {
+    if (candidate.code() != current.code()) {
+      return candidate.code() == Code.OVER_LIMIT;
+    }
+    return candidate.limitRemaining() < current.limitRemaining();
+  }
+
+  private static CurrentLimit currentLimit(QuotaLimit limit) {
+    return new CurrentLimit(limit.amount(), limit.period().reportedUnit(), limit.name());
   }
 
   /**
@@ -299,6 +405,11 @@ public final class RateLimitEngine {
    */
   private Outcome[] count(String domain, CounterKey[] keys, RateLimit[] limits, long[] add, boolean[] cachedOver,
       Instant now) {
+    return count(domain, keys, limits, add, cachedOver, now, null).outcomes();
+  }
+
+  private CounterStore.Answer count(String domain, CounterKey[] keys, RateLimit[] limits, long[] add,
+      boolean[] cachedOver, Instant now, QuotaHit quota) {
     List<Hit> batch = new ArrayList<>(keys.length);
     for (int i = 0; i < keys.length; i++) {
       if (keys[i] != null && !cachedOver[i]) {
@@ -307,8 +418,15 @@ public final class RateLimitEngine {
     }
     long started = clock.nanoTime();
     Outcome[] results;
+    CounterStore.Answer answer;
     try {
-      results = store.hit(batch, now.toEpochMilli());
+      if (quota == null) {
+        results = store.hit(batch, now.toEpochMilli());
+        answer = null;
+      } else {
+        answer = store.hit(batch, quota, now.toEpochMilli());
+        results = answer.outcomes();
+      }
     } finally {
       metrics.storeLatency(domain, clock.nanoTime() - started);
     }
@@ -318,7 +436,7 @@ public final class RateLimitEngine {
         outcomes[i] = results[b++];
       }
     }
-    return outcomes;
+    return new CounterStore.Answer(outcomes, answer == null ? null : answer.quota());
   }
 
   /**
@@ -348,6 +466,44 @@ public final class RateLimitEngine {
   /** Only fixed windows stay over until their window ends. */
   private static boolean cacheable(RateLimit limit) {
     return limit.algorithm() == Algorithm.FIXED_WINDOW;
+  }
+
+  /**
+   * Reads a tenant's usage of every limit of the quota that applies to it, counting nothing: the
+   * admin API's usage read. Unlike {@link #decide}, a store failure throws.
+   *
+   * @return the usage, or null when no quota applies (none, or the tenant is unlimited)
+   * @throws StoreException when the store cannot answer
+   */
+  public QuotaOutcome quotaUsage(String tenant) {
+    Objects.requireNonNull(tenant, "tenant");
+    TenantQuota quota = quotas.get().applicable(tenant);
+    if (quota == null) {
+      return null;
+    }
+    return store.hit(List.of(), new QuotaHit(tenant, quota, 0), clock.millis()).quota();
+  }
+
+  /**
+   * Sets a tenant's usage of every limit of its quota back to 0 for the current periods (the
+   * admin API's reset). Unlike {@link #decide}, a store failure throws.
+   *
+   * @return false when no quota applies to the tenant (nothing to reset)
+   * @throws StoreException when the store cannot answer
+   */
+  public boolean resetQuotaUsage(String tenant) {
+    Objects.requireNonNull(tenant, "tenant");
+    TenantQuota quota = quotas.get().applicable(tenant);
+    if (quota == null) {
+      return false;
+    }
+    store.resetQuota(new QuotaHit(tenant, quota, 0), clock.millis());
+    return true;
+  }
+
+  /** Ranks the tenants for the per-tenant quota meters (the top N); the server calls it on its schedule. */
+  public void publishQuotaMeters() {
+    tenantMeters.publish();
   }
 
   /** What a store failure is answered with. */

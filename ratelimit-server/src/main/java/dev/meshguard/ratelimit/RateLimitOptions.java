@@ -27,6 +27,7 @@ import java.util.Objects;
  *     {@code redis-cluster://host:port,host:port} or {@code redis-sentinel://host:port,.../master}
  *     ({@link StoreUri})
  * @param redis how the Redis stores talk to Redis
+ * @param quota per-tenant quotas: the {@code TenantQuota} directory and the tenant key
  */
 public record RateLimitOptions(
     Path configDir,
@@ -42,7 +43,8 @@ public record RateLimitOptions(
     @Range(min = "0") int localCacheMaxEntries,
     @Range(min = "1") int maxMetricSeries,
     @NotBlank String store,
-    RedisOptions redis) {
+    RedisOptions redis,
+    QuotaOptions quota) {
 
   public static final Path DEFAULT_CONFIG_DIR = Path.of("policies", "ratelimit");
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -76,6 +78,7 @@ public record RateLimitOptions(
         maxMetricSeries);
     Objects.requireNonNull(store, "store");
     Objects.requireNonNull(redis, "redis");
+    Objects.requireNonNull(quota, "quota");
     StoreUri.parse(store); // refuses a malformed store now, with what the forms are
   }
 
@@ -85,7 +88,22 @@ public record RateLimitOptions(
     this(configDir, host, port, failureMode, reloadInterval, maxCounters, EngineOptions.DEFAULTS.shadowMode(),
         EngineOptions.DEFAULTS.stopIncrementWhenOverLimit(), EngineOptions.DEFAULTS.nearLimitRatio(),
         ResponseHeaders.DEFAULTS, EngineOptions.DEFAULTS.localCacheMaxEntries(),
-        EngineOptions.DEFAULTS.maxMetricSeries(), DEFAULT_STORE, RedisOptions.DEFAULTS);
+        EngineOptions.DEFAULTS.maxMetricSeries(), DEFAULT_STORE, RedisOptions.DEFAULTS, QuotaOptions.DEFAULTS);
+  }
+
+  /** All settings but the quotas, which are {@link QuotaOptions#DEFAULTS}. */
+  public RateLimitOptions(Path configDir, String host, int port, FailureMode failureMode, Duration reloadInterval,
+      int maxCounters, boolean shadowMode, boolean stopIncrementWhenOverLimit, double nearLimitRatio,
+      ResponseHeaders responseHeaders, int localCacheMaxEntries, int maxMetricSeries, String store,
+      RedisOptions redis) {
+    this(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode, stopIncrementWhenOverLimit,
+        nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis, QuotaOptions.DEFAULTS);
+  }
+
+  public RateLimitOptions withQuota(QuotaOptions newQuota) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis,
+        newQuota);
   }
 
   /** {@link #store()}, parsed. */
@@ -101,40 +119,44 @@ public record RateLimitOptions(
 
   public RateLimitOptions withConfigDir(Path dir) {
     return new RateLimitOptions(dir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
-        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis);
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
+        redis, quota);
   }
 
   public RateLimitOptions withPort(int newPort) {
     return new RateLimitOptions(configDir, host, newPort, failureMode, reloadInterval, maxCounters, shadowMode,
-        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis);
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
+        redis, quota);
   }
 
   public RateLimitOptions withFailureMode(FailureMode mode) {
     return new RateLimitOptions(configDir, host, port, mode, reloadInterval, maxCounters, shadowMode,
-        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis);
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
+        redis, quota);
   }
 
   /** These options with the engine's settings replaced (the failure mode included). */
   public RateLimitOptions withEngineOptions(EngineOptions engine) {
     return new RateLimitOptions(configDir, host, port, engine.failureMode(), reloadInterval, maxCounters,
         engine.shadowMode(), engine.stopIncrementWhenOverLimit(), engine.nearLimitRatio(), responseHeaders,
-        engine.localCacheMaxEntries(), engine.maxMetricSeries(), store, redis);
+        engine.localCacheMaxEntries(), engine.maxMetricSeries(), store, redis, quota);
   }
 
   public RateLimitOptions withResponseHeaders(ResponseHeaders headers) {
     return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
-        stopIncrementWhenOverLimit, nearLimitRatio, headers, localCacheMaxEntries, maxMetricSeries, store, redis);
+        stopIncrementWhenOverLimit, nearLimitRatio, headers, localCacheMaxEntries, maxMetricSeries, store,
+        redis, quota);
   }
 
   public RateLimitOptions withStore(String newStore) {
     return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
         stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, newStore,
-        redis);
+        redis, quota);
   }
 
   public RateLimitOptions withRedis(RedisOptions newRedis) {
     return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
         stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
-        newRedis);
+        newRedis, quota);
   }
 }

@@ -47,6 +47,16 @@ import java.util.stream.Stream;
  * on {@code /status} until a later load succeeds. Counters are keyed by descriptor values, so they
  * survive reloads.
  *
+ * <h2>Tenant quotas</h2>
+ * A {@link QuotaStore} holds the quotas: {@link MemoryQuotaStore} with the memory store,
+ * {@link RedisQuotaStore} (shared by every replica) with a Redis store. When
+ * {@link QuotaOptions#dir()} is set, its {@code TenantQuota} files are loaded at start (errors
+ * refuse the start, as the config directory's do) and imported into the store; every
+ * {@link QuotaOptions#refreshInterval()} the directory is hashed and imported again when it
+ * changed (a failed load keeps what the store has, shown as {@code last_error}), and the store
+ * re-reads what other replicas changed. An import that cannot reach Redis is retried at the next
+ * poll.
+ *
  * <p>Accepted race: a file may change between hashing and loading. The new content is then
  * loaded under the old hash, and the next poll sees a different hash and loads again, so the
  * revision is wrong for at most one interval.
@@ -69,6 +79,10 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private final LongAdder reloads = new LongAdder();
   private final LongAdder loadErrors = new LongAdder();
   private final CounterStore store;
+  private final QuotaStore quotaStore;
+  private final QuotaOptions quotaOptions;
+  private String lastQuotaHash; // guarded by pollLock; null: import still due
+  private ScheduledFuture<?> quotaPoll;
   private final String storeName;
   private final RateLimitEngine engine;
   private final RateLimitService service;
@@ -79,7 +93,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private ScheduledFuture<?> purge;
 
   private RateLimitServer(RateLimitOptions options, Clock clock, Snapshot first, ThrottleListener listener,
-      MeterRegistry registry) {
+      QuotaListener quotaListener, MeterRegistry registry) {
     this.configDir = options.configDir();
     this.current = new AtomicReference<>(first);
     this.lastSeenHash = first.revision();
@@ -89,8 +103,11 @@ public final class RateLimitServer implements AutoCloseable, Component {
       default -> RedisStore.connect(uri, options.redis());
     };
     this.storeName = uri.toString();
-    this.engine = new RateLimitEngine(() -> current.get().config(), store, clock, options.engineOptions(), registry);
-    this.service = new RateLimitService(engine, listener, options.responseHeaders());
+    this.quotaStore = store instanceof RedisStore redis ? new RedisQuotaStore(redis) : new MemoryQuotaStore();
+    this.quotaOptions = options.quota();
+    this.engine = new RateLimitEngine(() -> current.get().config(), store, clock, options.engineOptions(), registry,
+        quotaStore::snapshot, quotaOptions);
+    this.service = new RateLimitService(engine, listener, options.responseHeaders(), quotaListener);
   }
 
   /**
@@ -114,13 +131,37 @@ public final class RateLimitServer implements AutoCloseable, Component {
    */
   public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
       MeterRegistry registry, ThrottleListener listener) throws IOException, ConfigException {
+    return start(options, clock, scheduler, registry, listener, QuotaListener.NONE);
+  }
+
+  /**
+   * As {@link #start(RateLimitOptions, Clock, ScheduledExecutorService, MeterRegistry,
+   * ThrottleListener)}, also telling {@code quotaListener} when a tenant crosses 80% and 100% of
+   * a quota limit.
+   *
+   * @throws ConfigException also when the quota directory is set and its files do not load
+   */
+  public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
+      MeterRegistry registry, ThrottleListener listener, QuotaListener quotaListener)
+      throws IOException, ConfigException {
     Objects.requireNonNull(listener, "listener");
+    Objects.requireNonNull(quotaListener, "quotaListener");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(registry, "registry");
     Snapshot first = load(options.configDir(), hashOrThrow(options.configDir()));
-    RateLimitServer server = new RateLimitServer(options, clock, first, listener, registry);
+    Path quotaDir = options.quota().dir();
+    List<TenantQuota> declared = null;
+    String quotaHash = null;
+    if (quotaDir != null) {
+      quotaHash = hashOrThrow(quotaDir);
+      declared = TenantQuotaFiles.load(quotaDir);
+    }
+    RateLimitServer server = new RateLimitServer(options, clock, first, listener, quotaListener, registry);
+    if (declared != null) {
+      server.importQuotas(declared, quotaHash);
+    }
     server.registerMeters(registry);
     try {
       server.grpc = GrpcServer.builder()
@@ -135,6 +176,9 @@ public final class RateLimitServer implements AutoCloseable, Component {
     server.grpc.markServing();
     long interval = options.reloadInterval().toNanos();
     server.poll = scheduler.scheduleWithFixedDelay(server::pollQuietly, interval, interval, TimeUnit.NANOSECONDS);
+    long quotaInterval = options.quota().refreshInterval().toNanos();
+    server.quotaPoll = scheduler.scheduleWithFixedDelay(server::pollQuotasQuietly, quotaInterval, quotaInterval,
+        TimeUnit.NANOSECONDS);
     if (server.store instanceof MemoryStore memory) {
       long purge = PURGE_INTERVAL.toNanos();
       server.purge = scheduler.scheduleWithFixedDelay(memory::purgeExpired, purge, purge, TimeUnit.NANOSECONDS);
@@ -182,6 +226,77 @@ public final class RateLimitServer implements AutoCloseable, Component {
           next.config().domains().size(), next.revision());
       return true;
     }
+  }
+
+  /** Imports declared quotas; on a store failure leaves the hash unset, so the next poll retries. */
+  private void importQuotas(List<TenantQuota> declared, String hash) {
+    synchronized (pollLock) {
+      try {
+        QuotaStore.ImportResult result = quotaStore.importYaml(declared);
+        lastQuotaHash = hash;
+        LOG.log(Level.INFO, "tenant quotas imported from {0}: created {1}, replaced {2}, deleted {3}, unchanged {4}",
+            quotaOptions.dir(), result.created(), result.replaced(), result.deleted(), result.unchanged().size());
+      } catch (RuntimeException e) {
+        lastQuotaHash = null;
+        refuse("tenant quotas not imported (retrying): " + e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * Re-imports the quota directory if it changed (or a previous import failed), then reads what
+   * other replicas changed in the quota store. The scheduler calls this; tests call it to import
+   * without waiting.
+   */
+  public void reloadQuotas() {
+    Path dir = quotaOptions.dir();
+    if (dir != null) {
+      String hash;
+      List<TenantQuota> declared;
+      synchronized (pollLock) {
+        try {
+          hash = hash(dir);
+        } catch (IOException e) {
+          refuse("cannot read " + dir + ": " + e);
+          return;
+        }
+        if (hash.equals(lastQuotaHash)) {
+          hash = null;
+        }
+      }
+      if (hash != null) {
+        try {
+          declared = TenantQuotaFiles.load(dir);
+          importQuotas(declared, hash);
+        } catch (ConfigException e) {
+          synchronized (pollLock) {
+            lastQuotaHash = hash; // the same broken files are not reported again every poll
+          }
+          refuse("tenant quotas: " + e.errors().size() + (e.errors().size() == 1 ? " error: " : " errors: ")
+              + e.errors().stream().map(ConfigError::render).collect(Collectors.joining("; ")));
+        }
+      }
+    }
+    quotaStore.refresh();
+  }
+
+  private void pollQuotasQuietly() {
+    try {
+      engine.publishQuotaMeters();
+      reloadQuotas();
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "tenant quota poll failed: {0}", e.toString());
+    }
+  }
+
+  /** The quota store: where the admin API reads and changes tenant quotas. */
+  public QuotaStore quotaStore() {
+    return quotaStore;
+  }
+
+  /** The engine deciding requests (for usage reads: {@link RateLimitEngine#quotaUsage}). */
+  public RateLimitEngine engine() {
+    return engine;
   }
 
   private void refuse(String why) {
@@ -255,12 +370,16 @@ public final class RateLimitServer implements AutoCloseable, Component {
   @Override
   public void close() {
     poll.cancel(false);
+    if (quotaPoll != null) {
+      quotaPoll.cancel(false);
+    }
     if (purge != null) {
       purge.cancel(false);
     }
     try {
       grpc.close();
     } finally {
+      quotaStore.close();
       store.close();
     }
   }

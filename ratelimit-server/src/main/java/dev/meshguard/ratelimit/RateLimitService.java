@@ -64,6 +64,7 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
   private final RateLimitEngine engine;
   private final ThrottleListener listener;
   private final ResponseHeaders headers;
+  private final QuotaListener quotaListener;
   private final LongAdder internalErrors = new LongAdder();
 
   public RateLimitService(RateLimitEngine engine) {
@@ -80,6 +81,17 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
    * @param headers whether and how to add the {@code RateLimit-*} response headers
    */
   public RateLimitService(RateLimitEngine engine, ThrottleListener listener, ResponseHeaders headers) {
+    this(engine, listener, headers, QuotaListener.NONE);
+  }
+
+  /**
+   * @param listener told of each counter's first over-limit hit per window
+   * @param headers whether and how to add the {@code RateLimit-*} response headers
+   * @param quotaListener told when a tenant's usage crosses 80% and 100% of a quota limit
+   */
+  public RateLimitService(RateLimitEngine engine, ThrottleListener listener, ResponseHeaders headers,
+      QuotaListener quotaListener) {
+    this.quotaListener = Objects.requireNonNull(quotaListener, "quotaListener");
     this.engine = Objects.requireNonNull(engine, "engine");
     this.listener = Objects.requireNonNull(listener, "listener");
     this.headers = Objects.requireNonNull(headers, "headers");
@@ -109,6 +121,23 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
     responseObserver.onCompleted();
     if (decision != null && !decision.throttled().isEmpty()) {
       notifyThrottled(request.getDomain(), descriptors, decision);
+    }
+    if (decision != null && decision.quota() != null && decision.quota().outcome() != null) {
+      notifyQuota(decision.quota());
+    }
+  }
+
+  private void notifyQuota(RateLimitDecision.QuotaDecision quota) {
+    for (QuotaOutcome.LimitUsage usage : quota.outcome().limits()) {
+      for (int percent : new int[] {80, 100}) {
+        if (usage.crossed(percent)) {
+          try {
+            quotaListener.crossed(quota.tenant(), usage, percent);
+          } catch (RuntimeException e) {
+            internalErrors.increment();
+          }
+        }
+      }
     }
   }
 

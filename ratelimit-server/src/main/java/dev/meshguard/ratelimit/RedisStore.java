@@ -82,7 +82,9 @@ public final class RedisStore implements CounterStore {
   private static final System.Logger LOG = System.getLogger(RedisStore.class.getName());
 
   /** The Lua script ({@code ratelimit.lua} next to this class). */
-  static final String SCRIPT = loadScript();
+  static final String SCRIPT = loadScript("ratelimit.lua");
+  /** The tenant quota script ({@code quota.lua}); see {@link QuotaCounters}. */
+  static final String QUOTA_SCRIPT = loadScript("quota.lua");
 
   private static final Duration RECONNECT_MIN = Duration.ofMillis(10);
   private static final Duration RECONNECT_MAX = Duration.ofSeconds(1);
@@ -146,6 +148,7 @@ public final class RedisStore implements CounterStore {
   private final RedisOptions options;
   private final StoreKeys keys;
   private final String sha;
+  private final String quotaSha;
   private final long timeoutNanos;
   private final long jitterSeconds;
   private final ClientResources resources;
@@ -159,6 +162,7 @@ public final class RedisStore implements CounterStore {
     this.options = options;
     this.keys = new StoreKeys(options.keyPrefix());
     this.sha = sha1(SCRIPT);
+    this.quotaSha = sha1(QUOTA_SCRIPT);
     this.timeoutNanos = options.commandTimeout().toNanos();
     this.jitterSeconds = options.expirationJitter().toSeconds();
     int threads = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
@@ -348,6 +352,16 @@ public final class RedisStore implements CounterStore {
 
   @Override
   public Outcome[] hit(List<Hit> hits, long nowMillis) {
+    return hit(hits, null, nowMillis).outcomes();
+  }
+
+  /**
+   * The descriptor counters and the tenant quota are sent at once (on a single server pipelined
+   * on one connection: two scripts, one round trip) and awaited together; the quota's counters
+   * share the tenant's hash tag, so on a cluster its script goes to one slot like any descriptor's.
+   */
+  @Override
+  public Answer hit(List<Hit> hits, QuotaHit quota, long nowMillis) {
     Link current = link;
     if (current == null) {
       throw new StoreException(notConnected == null ? "not connected to " + uri : notConnected);
@@ -361,10 +375,15 @@ public final class RedisStore implements CounterStore {
     String jitter = Long.toString(jitterSeconds == 0 ? 0 : ThreadLocalRandom.current().nextLong(jitterSeconds));
     String now = Long.toString(nowMillis);
     // Groups of hit indices sharing a slot, in request order; one group on a single server.
-    List<int[]> groups = current instanceof ClusterLink ? bySlot(hitKeys) : List.of(range(n));
-    List<CompletableFuture<List<Object>>> calls = new ArrayList<>(groups.size());
+    List<int[]> groups = n == 0 ? List.of() : current instanceof ClusterLink ? bySlot(hitKeys) : List.of(range(n));
+    List<CompletableFuture<List<Object>>> calls = new ArrayList<>(groups.size() + 1);
     for (int[] group : groups) {
       calls.add(call(current.commands(), group, hitKeys, hitArgs, now, jitter));
+    }
+    QuotaCounters.Slot[] slots = null;
+    if (quota != null) {
+      slots = QuotaCounters.slots(options.keyPrefix(), quota, nowMillis, Long.parseLong(jitter) * 1000);
+      calls.add(quotaCall(current.commands(), slots, quota.hits()));
     }
     try {
       CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get(timeoutNanos, TimeUnit.NANOSECONDS);
@@ -391,7 +410,81 @@ public final class RedisStore implements CounterStore {
             number(values.get(base + 2)), number(values.get(base + 3)), number(values.get(base + 4)) == 1);
       }
     }
-    return outcomes;
+    return new Answer(outcomes, slots == null ? null : quotaOutcome(slots, quota.hits(), calls.getLast().join()));
+  }
+
+  private CompletableFuture<List<Object>> quotaCall(RedisScriptingAsyncCommands<String, String> commands,
+      QuotaCounters.Slot[] slots, long hits) {
+    List<String> keyList = new ArrayList<>(slots.length * 2);
+    String[] args = new String[1 + slots.length * VALUES_PER_HIT];
+    args[0] = Long.toString(hits);
+    int a = 1;
+    for (QuotaCounters.Slot slot : slots) {
+      keyList.addAll(List.of(slot.keys()));
+      args[a++] = slot.kind() == QuotaCounters.Kind.PERIOD ? "p" : "s";
+      args[a++] = Long.toString(slot.limit().amount());
+      args[a++] = slot.limit().hard() ? "1" : "0";
+      args[a++] = Long.toString(slot.ttlMillis());
+      args[a++] = Long.toString(slot.windowMillis());
+      args[a++] = Long.toString(slot.elapsedMillis());
+    }
+    String[] keyArray = keyList.toArray(String[]::new);
+    CompletionStage<List<Object>> first = commands.evalsha(quotaSha, ScriptOutputType.MULTI, keyArray, args);
+    return first.toCompletableFuture().exceptionallyCompose(e -> isNoScript(e)
+        ? commands.<List<Object>>eval(QUOTA_SCRIPT, ScriptOutputType.MULTI, keyArray, args).toCompletableFuture()
+        : CompletableFuture.failedFuture(e));
+  }
+
+  private static QuotaOutcome quotaOutcome(QuotaCounters.Slot[] slots, long hits, List<Object> values) {
+    if (values == null || values.size() != 1 + 2 * slots.length) {
+      throw new StoreException("redis quota script answered " + (values == null ? "nothing" : values.size()
+          + " values") + " for " + slots.length + " limits");
+    }
+    long[] before = new long[slots.length];
+    long[] current = new long[slots.length];
+    for (int i = 0; i < slots.length; i++) {
+      before[i] = number(values.get(1 + 2 * i));
+      current[i] = number(values.get(2 + 2 * i));
+    }
+    return QuotaCounters.outcome(slots, hits, number(values.get(0)) == 1, before, current);
+  }
+
+  /**
+   * Runs {@code script} (EVAL) on the slot of {@code keys} and waits for its answer, within
+   * {@code timeout}: for the quota definitions ({@link RedisQuotaStore}), off the request path.
+   */
+  Object eval(String script, ScriptOutputType type, Duration timeout, String[] keys, String... args) {
+    Link current = link;
+    if (current == null) {
+      throw new StoreException(notConnected == null ? "not connected to " + uri : notConnected);
+    }
+    try {
+      return current.commands().eval(script, type, keys, args).toCompletableFuture()
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new StoreException("redis did not answer within " + timeout.toMillis() + " ms (" + uri + ")", e);
+    } catch (ExecutionException e) {
+      throw failure(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException("interrupted while waiting for redis", e);
+    }
+  }
+
+  /** Deletes the tenant's counters of the current periods, in one script on the tenant's slot. */
+  @Override
+  public void resetQuota(QuotaHit quota, long nowMillis) {
+    List<String> keyList = new ArrayList<>();
+    for (QuotaCounters.Slot slot : QuotaCounters.slots(options.keyPrefix(), quota, nowMillis, 0)) {
+      keyList.addAll(List.of(slot.keys()));
+    }
+    eval("return redis.call('DEL', unpack(KEYS))", ScriptOutputType.INTEGER, options.commandTimeout(),
+        keyList.toArray(String[]::new));
+  }
+
+  /** The key prefix of every key this store writes. */
+  String keyPrefix() {
+    return options.keyPrefix();
   }
 
   private void prepare(Hit hit, long nowMillis, int i, String[][] hitKeys, String[][] hitArgs) {
@@ -532,10 +625,10 @@ public final class RedisStore implements CounterStore {
     }
   }
 
-  private static String loadScript() {
-    try (InputStream in = RedisStore.class.getResourceAsStream("ratelimit.lua")) {
+  private static String loadScript(String name) {
+    try (InputStream in = RedisStore.class.getResourceAsStream(name)) {
       if (in == null) {
-        throw new IllegalStateException("ratelimit.lua is missing from the jar");
+        throw new IllegalStateException(name + " is missing from the jar");
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {

@@ -1,0 +1,123 @@
+package dev.meshguard.ratelimit;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Per-tenant quota meters with bounded cardinality: only the top N tenants by usage get series of
+ * their own, every other tenant is summed up under {@code tenant="other"}.
+ *
+ * <ul>
+ *   <li>{@code meshguard_ratelimit_quota_usage_ratio{tenant,limit}}: used / amount of each limit as
+ *       of the tenant's last request (1 for an amount of 0); for {@code other}, the highest ratio
+ *       among the rest under {@code limit="*"};
+ *   <li>{@code meshguard_ratelimit_quota_tenant_denied{tenant}} and
+ *       {@code meshguard_ratelimit_quota_tenant_soft_over{tenant}}: requests refused by a hard
+ *       limit, and admitted over a soft one, since start (gauges, as a tenant may leave the top N).
+ * </ul>
+ *
+ * <p>The request path records into a map (one entry per tenant, at most {@code maxTracked};
+ * tenants beyond that are counted under {@code other} only); {@link #publish} ranks and rewrites
+ * the series, on the server's quota schedule. Accepted race: a record concurrent with a publish
+ * shows at the next publish.
+ */
+final class QuotaUsageMeters {
+
+  static final String OTHER = "other";
+
+  private static final class Tracked {
+    volatile Map<String, Double> ratios = Map.of();
+    volatile double max;
+    final LongAdder denied = new LongAdder();
+    final LongAdder softOver = new LongAdder();
+  }
+
+  private final int topN;
+  private final int maxTracked;
+  private final ConcurrentHashMap<String, Tracked> tenants = new ConcurrentHashMap<>();
+  private final Tracked untracked = new Tracked();
+  private final MultiGauge ratio;
+  private final MultiGauge denied;
+  private final MultiGauge softOver;
+
+  QuotaUsageMeters(MeterRegistry registry, int topN, int maxTracked) {
+    this.topN = topN;
+    this.maxTracked = maxTracked;
+    this.ratio = MultiGauge.builder("meshguard.ratelimit.quota.usage.ratio")
+        .description("Used over amount of each quota limit of the top tenants by usage").register(registry);
+    this.denied = MultiGauge.builder("meshguard.ratelimit.quota.tenant.denied")
+        .description("Requests refused by a hard quota limit since start, top tenants").register(registry);
+    this.softOver = MultiGauge.builder("meshguard.ratelimit.quota.tenant.soft.over")
+        .description("Requests admitted over a soft quota limit since start, top tenants").register(registry);
+  }
+
+  void record(String tenant, QuotaOutcome outcome) {
+    Tracked tracked = tenants.get(tenant);
+    if (tracked == null) {
+      tracked = tenants.size() >= maxTracked ? untracked : tenants.computeIfAbsent(tenant, t -> new Tracked());
+    }
+    boolean soft = false;
+    double max = 0;
+    Map<String, Double> ratios = new HashMap<>();
+    for (QuotaOutcome.LimitUsage usage : outcome.limits()) {
+      long amount = usage.limit().amount();
+      double r = amount == 0 ? 1 : (double) usage.used() / amount;
+      ratios.put(usage.limit().name(), r);
+      max = Math.max(max, r);
+      soft |= outcome.admitted() && !usage.limit().hard() && usage.over();
+    }
+    if (tracked != untracked) {
+      tracked.ratios = Map.copyOf(ratios);
+    }
+    tracked.max = tracked == untracked ? Math.max(untracked.max, max) : max;
+    if (!outcome.admitted()) {
+      tracked.denied.increment();
+    }
+    if (soft) {
+      tracked.softOver.increment();
+    }
+  }
+
+  /** Ranks the tenants and rewrites the series: the top N by highest ratio, then the rest as {@code other}. */
+  void publish() {
+    List<Map.Entry<String, Tracked>> ranked = new ArrayList<>(tenants.entrySet());
+    ranked.sort(Comparator.comparingDouble((Map.Entry<String, Tracked> e) -> -e.getValue().max)
+        .thenComparing(Map.Entry::getKey));
+    List<MultiGauge.Row<?>> ratioRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> deniedRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> softRows = new ArrayList<>();
+    double otherMax = untracked.max;
+    long otherDenied = untracked.denied.sum();
+    long otherSoft = untracked.softOver.sum();
+    boolean anyOther = !tenants.isEmpty() && ranked.size() > topN || otherDenied > 0 || otherSoft > 0;
+    for (int i = 0; i < ranked.size(); i++) {
+      String tenant = ranked.get(i).getKey();
+      Tracked t = ranked.get(i).getValue();
+      if (i < topN) {
+        t.ratios.forEach((limit, r) -> ratioRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant, "limit", limit), r)));
+        deniedRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant), t.denied.sum()));
+        softRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant), t.softOver.sum()));
+      } else {
+        otherMax = Math.max(otherMax, t.max);
+        otherDenied += t.denied.sum();
+        otherSoft += t.softOver.sum();
+      }
+    }
+    if (anyOther) {
+      ratioRows.add(MultiGauge.Row.of(Tags.of("tenant", OTHER, "limit", "*"), otherMax));
+      deniedRows.add(MultiGauge.Row.of(Tags.of("tenant", OTHER), otherDenied));
+      softRows.add(MultiGauge.Row.of(Tags.of("tenant", OTHER), otherSoft));
+    }
+    ratio.register(ratioRows, true);
+    denied.register(deniedRows, true);
+    softOver.register(softRows, true);
+  }
+}
