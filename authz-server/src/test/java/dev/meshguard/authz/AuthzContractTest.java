@@ -111,7 +111,7 @@ class AuthzContractTest {
   void theDenyStatusAndBodyAreConfigurable() throws Exception {
     AuthzOptions o = AuthzOptions.DEFAULTS;
     start(new AuthzOptions(o.policies(), null, o.host(), 0, o.httpPort(), o.reloadInterval(), null, "", 401,
-        "nope", false, Map.of(), List.of(), Map.of(), 0, null, null, null, false));
+        "nope", false, Map.of(), List.of(), Map.of(), 0, null, null, null, false, "/authz", "", false));
     CheckResponse r = fixture.stub.check(EnvoyCheckRequests.http("GET", "/admin").workload("shop", "app=orders")
         .build());
     assertThat(r.getDeniedResponse().getStatus().getCode()).isEqualTo(StatusCode.Unauthorized);

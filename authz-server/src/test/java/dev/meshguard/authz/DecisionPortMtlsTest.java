@@ -44,7 +44,7 @@ class DecisionPortMtlsTest {
     Files.writeString(policies.resolve("shop.yaml"), AuthzFixture.POLICIES);
 
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-    AuthzOptions options = AuthzOptions.DEFAULTS.withPolicies(List.of(policies)).withPort(0)
+    AuthzOptions options = AuthzOptions.DEFAULTS.withPolicies(List.of(policies)).withPort(0).withHttpPort(0)
         .withTls(new AuthzOptions.DecisionTls(server.chain(), server.key(), bundle,
             List.of("spiffe://cluster.local/ns/istio-system/*")));
     try (AuthzServer authz = AuthzServer.start(options, crypto, Clock.SYSTEM, scheduler, new SimpleMeterRegistry(),
