@@ -37,8 +37,9 @@ import java.util.stream.Stream;
 
 /**
  * The ext_authz server: {@link AuthzService} on a {@link GrpcServer} (health, reflection,
- * optional mTLS with a SPIFFE ID allow-list), the policy reload loop, and the {@code authz}
- * component of {@code /status}.
+ * optional mTLS with a SPIFFE ID allow-list), the HTTP service mode ({@link HttpAuthzServer} on
+ * {@link AuthzOptions#httpPort()}, same service, same TLS and allow-list), the policy reload loop,
+ * and the {@code authz} component of {@code /status} (endpoints {@code grpc} and {@code http}).
  *
  * <h2>Reload</h2>
  * Every {@link AuthzOptions#reloadInterval()} the scheduler hashes the policy files and the mesh
