@@ -137,6 +137,26 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
     }
   }
 
+  /**
+   * Denies {@code request} without consulting the policies, counted and audited like any early
+   * deny: the HTTP service mode's refusals of what it cannot translate (malformed or oversized
+   * HTTP, no original request named). {@code limit}, when not null, is counted in
+   * {@code meshguard_authz_input_rejected_total}. Never throws.
+   */
+  CheckResponse refuse(CheckRequest request, String reason, String limit) {
+    long start = clock.nanoTime();
+    String decisionId = EventIds.next(clock);
+    try {
+      if (limit != null) {
+        metrics.inputRejected(limit);
+      }
+      return early(request, start, decisionId, true, reason);
+    } catch (RuntimeException e) {
+      metrics.internalError();
+      return bare(false, reason, decisionId, true);
+    }
+  }
+
   private CheckResponse decideOrThrow(CheckRequest request, long start, String decisionId) {
     Live state = live.get();
     AttributeContext a = request.getAttributes();
