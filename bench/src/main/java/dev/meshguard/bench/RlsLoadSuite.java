@@ -57,8 +57,6 @@ final class RlsLoadSuite implements Suite {
   static final List<Integer> DESCRIPTORS = List.of(1, 3);
   /** The rate limit in the bench config: far above what a run offers per key. */
   static final long CONFIG_LIMIT = 1_000_000;
-  /** Sequential calls per client and descriptor count before anything is timed. */
-  private static final int PRIME_CALLS = 200;
   /** A busy shared machine can stall Redis for longer than the 50 ms default; a timeout would answer by failure mode. */
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(2);
 
@@ -74,26 +72,29 @@ final class RlsLoadSuite implements Suite {
    * @param openLoopMeasure each open loop's measured part
    * @param keys distinct values per descriptor key
    * @param monitorSample requests in each MONITOR sample
+   * @param primeCalls sequential calls per client and descriptor count before anything is timed
+   *     (they connect the channels and warm the code paths)
    */
   record Settings(Duration warmup, Duration measure, int outstanding, double openLoopRate, Duration openLoopWarmup,
-      Duration openLoopMeasure, int keys, int monitorSample) {
+      Duration openLoopMeasure, int keys, int monitorSample, int primeCalls) {
     Settings {
       Objects.requireNonNull(warmup, "warmup");
       Objects.requireNonNull(measure, "measure");
       Objects.requireNonNull(openLoopWarmup, "openLoopWarmup");
       Objects.requireNonNull(openLoopMeasure, "openLoopMeasure");
-      if (outstanding < 1 || keys < 1 || monitorSample < 1 || !(openLoopRate > 0)) {
-        throw new IllegalArgumentException("outstanding, keys, monitorSample and openLoopRate must be positive");
+      if (outstanding < 1 || keys < 1 || monitorSample < 1 || primeCalls < 1 || !(openLoopRate > 0)) {
+        throw new IllegalArgumentException("outstanding, keys, monitorSample, primeCalls and openLoopRate must be"
+            + " positive");
       }
     }
   }
 
   /** About four minutes: 6 closed loops of 15 s, 6 open loops of 12 s, 2 direct runs of 15 s. */
   static final Settings FULL = new Settings(Duration.ofSeconds(5), Duration.ofSeconds(10), 64, 2000,
-      Duration.ofSeconds(2), Duration.ofSeconds(10), 1000, 500);
+      Duration.ofSeconds(2), Duration.ofSeconds(10), 1000, 500, 500);
   /** About a minute. */
   static final Settings QUICK = new Settings(Duration.ofSeconds(2), Duration.ofSeconds(3), 64, 1000,
-      Duration.ofSeconds(1), Duration.ofSeconds(3), 1000, 200);
+      Duration.ofSeconds(1), Duration.ofSeconds(3), 1000, 200, 200);
 
   private final Settings full;
   private final Settings quick;
@@ -162,7 +163,7 @@ final class RlsLoadSuite implements Suite {
 
         for (RlsLoad client : clients.values()) {
           for (int d : DESCRIPTORS) {
-            client.prime(RlsLoad.requests(d, settings.keys(), 300 + d), PRIME_CALLS);
+            client.prime(RlsLoad.requests(d, settings.keys(), 300 + d), settings.primeCalls());
           }
         }
 

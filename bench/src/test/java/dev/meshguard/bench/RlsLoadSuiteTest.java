@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RlsLoadSuiteTest {
   private static final RlsLoadSuite.Settings TINY = new RlsLoadSuite.Settings(Duration.ofMillis(300),
-      Duration.ofMillis(300), 8, 200, Duration.ofMillis(100), Duration.ofMillis(300), 50, 20);
+      Duration.ofMillis(300), 8, 200, Duration.ofMillis(100), Duration.ofMillis(300), 50, 20, 20);
 
   @TempDir
   Path dir;
