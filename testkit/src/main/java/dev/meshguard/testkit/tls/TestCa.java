@@ -7,6 +7,7 @@ import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
@@ -126,6 +127,7 @@ public final class TestCa {
     private KeyType keyType = KeyType.EC_P256;
     private Instant notBefore;
     private Instant notAfter;
+    private final List<String> ipAddresses = new ArrayList<>();
 
     private LeafBuilder(TestCa ca, String spiffeId) {
       this.ca = ca;
@@ -143,6 +145,15 @@ public final class TestCa {
       }
       this.notBefore = notBefore;
       this.notAfter = notAfter;
+      return this;
+    }
+
+    /**
+     * Adds an IP address SAN beside the SPIFFE ID, for a server that clients reach by address and
+     * check by host name verification (e.g. a TLS {@code redis-server} on 127.0.0.1).
+     */
+    public LeafBuilder ipAddress(String address) {
+      ipAddresses.add(Objects.requireNonNull(address, "address"));
       return this;
     }
 
@@ -173,8 +184,12 @@ public final class TestCa {
             new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
         builder.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keyPair.getPublic()));
         builder.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(ca.certificate));
-        builder.addExtension(Extension.subjectAlternativeName, false,
-            new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, spiffeId)));
+        GeneralName[] names = new GeneralName[1 + ipAddresses.size()];
+        names[0] = new GeneralName(GeneralName.uniformResourceIdentifier, spiffeId);
+        for (int i = 0; i < ipAddresses.size(); i++) {
+          names[i + 1] = new GeneralName(GeneralName.iPAddress, ipAddresses.get(i));
+        }
+        builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
       } catch (CertIOException | CertificateEncodingException e) {
         throw new IllegalStateException(e);
       }
