@@ -221,7 +221,8 @@ public final class RedisStore implements CounterStore {
   }
 
   /**
-   * TLS for {@code rediss://}: the JDK's provider (so FIPS mode's BCJSSE when it is installed), trusting
+   * TLS for {@code rediss://}: Netty's JDK engine, from the first {@code SSLContext} provider (in FIPS
+   * mode the BCJSSE that {@code Crypto} installs ahead of SunJSSE; no test runs Redis TLS in FIPS mode), trusting
    * {@link RedisOptions#tlsCa()} when set, else the JVM's default trust store. Lettuce checks the
    * server's host name or IP address against its certificate as well ({@code VerifyMode.FULL}).
    */
