@@ -127,6 +127,7 @@ public final class TestCa {
     private KeyType keyType = KeyType.EC_P256;
     private Instant notBefore;
     private Instant notAfter;
+    private List<String> dnsNames = List.of();
     private final List<String> ipAddresses = new ArrayList<>();
 
     private LeafBuilder(TestCa ca, String spiffeId) {
@@ -145,6 +146,15 @@ public final class TestCa {
       }
       this.notBefore = notBefore;
       this.notAfter = notAfter;
+      return this;
+    }
+
+    /**
+     * DNS SANs besides the URI SAN, for a server that clients verify by host name (an HTTPS
+     * server on {@code localhost}); X509-SVID allows them.
+     */
+    public LeafBuilder dnsNames(String... names) {
+      this.dnsNames = List.of(names);
       return this;
     }
 
@@ -184,12 +194,16 @@ public final class TestCa {
             new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
         builder.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keyPair.getPublic()));
         builder.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(ca.certificate));
-        GeneralName[] names = new GeneralName[1 + ipAddresses.size()];
-        names[0] = new GeneralName(GeneralName.uniformResourceIdentifier, spiffeId);
-        for (int i = 0; i < ipAddresses.size(); i++) {
-          names[i + 1] = new GeneralName(GeneralName.iPAddress, ipAddresses.get(i));
+        List<GeneralName> sans = new ArrayList<>();
+        sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, spiffeId));
+        for (String dnsName : dnsNames) {
+          sans.add(new GeneralName(GeneralName.dNSName, dnsName));
         }
-        builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
+        for (String ipAddress : ipAddresses) {
+          sans.add(new GeneralName(GeneralName.iPAddress, ipAddress));
+        }
+        builder.addExtension(Extension.subjectAlternativeName, false,
+            new GeneralNames(sans.toArray(GeneralName[]::new)));
       } catch (CertIOException | CertificateEncodingException e) {
         throw new IllegalStateException(e);
       }
