@@ -49,6 +49,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 
 /**
@@ -189,7 +190,8 @@ final class JwtAuthenticator {
     static final Plan NONE = new Plan(Map.of());
   }
 
-  private record PlanKey(PolicyEngine engine, Workload workload) {}
+  /** The plans of one policy revision; replaced as a whole when the engine changes. */
+  private record Plans(PolicyEngine engine, Cache<Workload, Plan> byWorkload) {}
 
   private record Verified(Provider provider, Location location, Map<String, Object> payload, String payloadPart) {}
 
@@ -205,14 +207,26 @@ final class JwtAuthenticator {
   private final JwksCache jwks;
   private final JwtOptions options;
   private final Clock clock;
-  private final Cache<PlanKey, Plan> plans;
+  /** Only the serving revision's plans are kept, so no old engine stays reachable from here. */
+  private final AtomicReference<Plans> plans = new AtomicReference<>();
 
   JwtAuthenticator(JwksCache jwks, JwtOptions options, Clock clock) {
     this.jwks = jwks;
     this.options = options;
     this.clock = clock;
-    this.plans = Caffeine.newBuilder().maximumSize(PolicyEngine.DEFAULT_MAX_CACHED_WORKLOADS)
-        .executor(Runnable::run).build();
+  }
+
+  private Plan planFor(PolicyEngine engine, Workload workload) {
+    Plans current = plans.get();
+    if (current == null || current.engine() != engine) {
+      Plans fresh = new Plans(engine, Caffeine.newBuilder().maximumSize(PolicyEngine.DEFAULT_MAX_CACHED_WORKLOADS)
+          .executor(Runnable::run).<Workload, Plan>build());
+      // A request still holding the previous engine during a swap may replace the new one here;
+      // the next request swaps back. Either way a plan is built from the engine the request uses.
+      plans.set(fresh);
+      current = fresh;
+    }
+    return current.byWorkload().get(workload, w -> plan(engine, w));
   }
 
   /** The request's authentication under {@code engine}'s RequestAuthentications. Never throws. */
@@ -220,7 +234,7 @@ final class JwtAuthenticator {
     if (attributes.http() == null || attributes.jwtPayload() != null || !engine.hasRequestAuthentications()) {
       return Result.pass(attributes);
     }
-    Plan plan = plans.get(new PlanKey(engine, attributes.workload()), k -> plan(engine, k.workload()));
+    Plan plan = planFor(engine, attributes.workload());
     if (plan.locations().isEmpty()) {
       return Result.pass(attributes);
     }
@@ -316,7 +330,7 @@ final class JwtAuthenticator {
       return Plan.NONE;
     }
     locations.replaceAll((l, list) -> List.copyOf(list));
-    return new Plan(locations);
+    return new Plan(java.util.Collections.unmodifiableMap(locations));
   }
 
   private Provider provider(String ref, JwtRule rule) {
