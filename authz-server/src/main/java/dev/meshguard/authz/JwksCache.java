@@ -103,15 +103,18 @@ final class JwksCache {
     Entry e = future.getNow(null);
     if (e == null) {
       e = await(future, wait);
+      if (e == null) {
+        return null; // the first fetch outlived the wait; it goes on and serves later requests
+      }
     }
     long now = clock.nanoTime();
-    if (e != null && usable(e, now)) {
+    if (usable(e, now)) {
       if (now - e.fetchedAt() > options.jwksCacheTtl().toNanos() && mayFetch(e, now)) {
         cache.synchronous().refresh(uri); // served stale meanwhile; not awaited
       }
       return e.keys();
     }
-    if (e != null && !mayFetch(e, now)) {
+    if (!mayFetch(e, now)) {
       return null; // failed recently: do not hammer the server
     }
     Entry fetched = await(cache.synchronous().refresh(uri), wait);
@@ -124,7 +127,9 @@ final class JwksCache {
    * refresh interval. Null when no new key set came.
    */
   JWKSet refetch(String uri, JWKSet seen, Duration wait) {
-    Entry e = cache.synchronous().getIfPresent(uri);
+    // The async view: the synchronous one would block on a fetch in flight.
+    CompletableFuture<Entry> present = cache.getIfPresent(uri);
+    Entry e = present == null ? null : present.getNow(null);
     long now = clock.nanoTime();
     if (e == null || !mayFetch(e, now)) {
       return null;

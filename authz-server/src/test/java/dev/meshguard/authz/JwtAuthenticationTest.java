@@ -484,6 +484,41 @@ class JwtAuthenticationTest {
     assertThat(fetches("error")).isEqualTo(1);
   }
 
+  @Test
+  void aSlowJwksServerDelaysARequestAtMostTheTimeout() throws Exception {
+    // Warm up class loading and JIT with a normal fetch: the timing below is about the wait only.
+    assertThat(service.decide(bearer("/orders/1", token())).getStatus().getCode()).isZero();
+    String token = token();
+    // A JWKS endpoint that answers after 10 s, with a 300 ms timeout configured.
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    jwksServer.removeContext("/jwks");
+    jwksServer.createContext("/jwks", exchange -> {
+      jwksHits.incrementAndGet();
+      try {
+        release.await(10, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      exchange.sendResponseHeaders(503, -1);
+      exchange.close();
+    });
+    PolicySnapshot snapshot = PolicySnapshot.load(List.of(dir.resolve("policies")), null, "test", clock.now());
+    AuthzService.Live live = new AuthzService.Live(snapshot, null, null);
+    AuthzService slow = new AuthzService(AuthzOptions.DEFAULTS, () -> live, clock, new AuthzMetrics(registry),
+        audited::add, AuthzService.CustomProviders.UNAVAILABLE,
+        JwtOptions.DEFAULTS.withJwksTimeout(Duration.ofMillis(300)));
+    try {
+      long start = System.nanoTime();
+      CheckResponse r = slow.decide(bearer("/orders/1", token));
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      assertUnauthenticated(r, 401, "Jwks remote fetch is failed", "/orders/1");
+      assertThat(took).as("waited %s", took).isLessThan(Duration.ofSeconds(3));
+      awaitFetches("timeout", 1);
+    } finally {
+      release.countDown();
+    }
+  }
+
   /** The background refresh completes on the HTTP client's thread: wait for its counter, bounded. */
   private void awaitFetches(String outcome, double n) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
