@@ -185,6 +185,9 @@ public final class AuthzServer implements AutoCloseable, Component {
       lastError.set("no policies loaded: " + render(e));
       LOG.log(Level.WARNING, "authz " + lastError.get());
     }
+    if (snapshot != null) {
+      service.prefetchJwks(snapshot);
+    }
     live.set(new AuthzService.Live(snapshot, registry, certificates));
   }
 
@@ -239,6 +242,7 @@ public final class AuthzServer implements AutoCloseable, Component {
         return false;
       }
       boolean first = live.get().snapshot() == null;
+      service.prefetchJwks(next);
       update(l -> new AuthzService.Live(next, l.registry(), l.certificates()));
       lastError.set(null);
       reloads.increment();

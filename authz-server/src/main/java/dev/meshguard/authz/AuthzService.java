@@ -125,6 +125,11 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
     return List.copyOf(out);
   }
 
+  /** Starts fetching the JWKS of {@code snapshot}'s RequestAuthentications, without waiting. */
+  void prefetchJwks(PolicySnapshot snapshot) {
+    jwt.prefetch(snapshot.engine());
+  }
+
   @Override
   public void check(CheckRequest request, StreamObserver<CheckResponse> responseObserver) {
     responseObserver.onNext(decide(request));

@@ -121,6 +121,11 @@ final class JwksCache {
     return fetched != null && usable(fetched, clock.nanoTime()) ? fetched.keys() : null;
   }
 
+  /** Starts a fetch of {@code uri} unless it is cached or in flight; does not wait. */
+  void prefetch(String uri) {
+    cache.get(uri);
+  }
+
   /**
    * New keys of {@code uri} after a token named a {@code kid} that {@code seen} lacks (key
    * rotation): one fetch awaited at most {@code wait}, unless one finished within the minimum

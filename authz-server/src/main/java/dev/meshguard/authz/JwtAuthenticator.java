@@ -229,6 +229,22 @@ final class JwtAuthenticator {
     return current.byWorkload().get(workload, w -> plan(engine, w));
   }
 
+  /**
+   * Starts fetching every {@code jwksUri} of {@code engine}'s RequestAuthentications that uses
+   * no inline {@code jwks}, without waiting: run when a policy revision is loaded, before it
+   * serves, so the first request with a token finds keys (Envoy's ext_authz timeout, 200 ms by
+   * default, is shorter than a cold fetch may take).
+   */
+  void prefetch(PolicyEngine engine) {
+    for (RequestAuthentication ra : engine.requestAuthentications()) {
+      for (JwtRule rule : ra.jwtRules()) {
+        if ((rule.jwks() == null || rule.jwks().isEmpty()) && rule.jwksUri() != null && !rule.jwksUri().isEmpty()) {
+          jwks.prefetch(rule.jwksUri());
+        }
+      }
+    }
+  }
+
   /** The request's authentication under {@code engine}'s RequestAuthentications. Never throws. */
   Result authenticate(PolicyEngine engine, RequestAttributes attributes) {
     if (attributes.http() == null || attributes.jwtPayload() != null || !engine.hasRequestAuthentications()) {

@@ -87,6 +87,7 @@ class JwtAuthenticationTest {
   final AtomicInteger jwksHits = new AtomicInteger();
   HttpServer jwksServer;
   AuthzService service;
+  PolicySnapshot snapshot;
 
   @BeforeEach
   void start() throws Exception {
@@ -142,7 +143,7 @@ class JwtAuthenticationTest {
         new JWKSet(EC1.toPublicJWK()), ISSUER, HEADER_ISSUER, PARAM_ISSUER);
     Path policyDir = Files.createDirectories(dir.resolve("policies"));
     Files.writeString(policyDir.resolve("shop.yaml"), policies);
-    PolicySnapshot snapshot = PolicySnapshot.load(List.of(policyDir), null, "test", clock.now());
+    snapshot = PolicySnapshot.load(List.of(policyDir), null, "test", clock.now());
     AuthzService.Live live = new AuthzService.Live(snapshot, null, null);
     JwtOptions jwt = JwtOptions.DEFAULTS.withJwksTimeout(Duration.ofSeconds(2));
     service = new AuthzService(AuthzOptions.DEFAULTS, () -> live, clock, new AuthzMetrics(registry), audited::add,
@@ -312,6 +313,15 @@ class JwtAuthenticationTest {
     assertThat(fetches("success")).isEqualTo(1);
 
     service.decide(bearer("/orders/2", token)); // cached keys: no second fetch
+    assertThat(jwksHits).hasValue(1);
+  }
+
+  @Test
+  void keysArePrefetchedWhenPoliciesLoad() throws Exception {
+    service.prefetchJwks(snapshot); // what AuthzServer does before a revision serves
+    awaitFetches("success", 1);
+    assertThat(jwksHits).hasValue(1);
+    assertThat(service.decide(bearer("/orders/1", token())).getStatus().getCode()).isZero();
     assertThat(jwksHits).hasValue(1);
   }
 

@@ -233,6 +233,14 @@ public final class PolicyEngine {
     return out;
   }
 
+  /** Every RequestAuthentication of the policy set, by namespace then name. */
+  public List<RequestAuthentication> requestAuthentications() {
+    List<RequestAuthentication> all = new ArrayList<>();
+    authentications.values().forEach(all::addAll);
+    all.sort(Comparator.comparing(RequestAuthentication::namespace).thenComparing(RequestAuthentication::name));
+    return all;
+  }
+
   /** Whether any RequestAuthentication was loaded at all (lets callers skip per-request work). */
   public boolean hasRequestAuthentications() {
     return !authentications.isEmpty();

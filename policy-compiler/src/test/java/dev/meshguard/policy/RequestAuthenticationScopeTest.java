@@ -51,6 +51,8 @@ class RequestAuthenticationScopeTest {
   void scopesLikeAuthorizationPolicies() throws Exception {
     PolicyEngine engine = PolicyEngine.compile(PolicyLoader.parse("ra.yaml", RESOURCES), MeshConfig.DEFAULT);
     assertThat(engine.hasRequestAuthentications()).isTrue();
+    assertThat(engine.requestAuthentications()).extracting(RequestAuthentication::ref)
+        .containsExactly("istio-system/mesh", "shop/all-shop", "shop/gw", "shop/orders");
     assertThat(names(engine, new Workload("shop", Map.of("app", "orders"))))
         .containsExactly("istio-system/mesh", "shop/all-shop", "shop/orders");
     assertThat(names(engine, new Workload("shop", Map.of("app", "cart"))))
