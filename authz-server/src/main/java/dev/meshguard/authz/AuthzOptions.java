@@ -34,6 +34,11 @@ import java.util.TreeMap;
  *   limits: {max_headers: 200, max_header_bytes: 65536, max_path_bytes: 8192, max_request_bytes: 1048576}
  *   tls: {cert_file: ..., key_file: ..., trust_bundle_file: ..., allowed_peers: [spiffe://cluster.local/ns/istio-system/*]}
  *   start_without_policies: false
+ *   bundle: https://bundles.example/authz.zip  # or a bundle directory / ZIP file; replaces policies
+ *   bundle_key: bundle-signing.pub.pem  # required with bundle: the signature must verify
+ *   bundle_poll_interval: 30s           # URL only: conditional GET (If-None-Match)
+ *   bundle_ca: bundle-server-ca.pem     # URL only: CAs the server must chain to (default: JDK trust store)
+ *   bundle_allow_http: false            # URL only: plain http is refused unless this is true
  * }</pre>
  *
  * <p>Values of {@code headers_to_add} and {@code metadata} name where the value comes from (see
@@ -63,6 +68,15 @@ import java.util.TreeMap;
  * @param tls mTLS on the decision port; null for plaintext
  * @param startWithoutPolicies serve (NOT_SERVING, denying every request) when the policies do not
  *     load at start, instead of refusing to start
+ * @param bundle a signed policy bundle to load instead of {@code policies}: a bundle directory, a
+ *     ZIP file of one, or an {@code https://} URL serving the ZIP; null for none
+ * @param bundleKey the public key (PEM) a bundle's signature must verify with; required with
+ *     {@code bundle}
+ * @param bundlePollInterval how often a bundle URL is polled ({@code If-None-Match}); a local
+ *     bundle is watched at {@code reload_interval}
+ * @param bundleCa CA certificates (PEM) the bundle URL's server must chain to; null: the JDK's
+ *     default trust store
+ * @param bundleAllowHttp accept a plain {@code http://} bundle URL (the signature is still checked)
  */
 public record AuthzOptions(
     List<Path> policies,
@@ -83,7 +97,12 @@ public record AuthzOptions(
     Path trustBundle,
     InputLimits limits,
     DecisionTls tls,
-    boolean startWithoutPolicies) {
+    boolean startWithoutPolicies,
+    String bundle,
+    Path bundleKey,
+    @Range(min = "1s", max = "24h") Duration bundlePollInterval,
+    Path bundleCa,
+    boolean bundleAllowHttp) {
 
   public static final Path DEFAULT_POLICIES = Path.of("policies", "authz");
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -94,10 +113,13 @@ public record AuthzOptions(
   /** What Envoy's RBAC filter answers, so a deny looks the same with or without meshguard. */
   public static final String DEFAULT_DENY_BODY = "RBAC: access denied";
   public static final int DEFAULT_DENY_STATUS = 403;
+  /** How often a bundle URL is asked whether it changed (a conditional GET, cheap when it did not). */
+  public static final Duration DEFAULT_BUNDLE_POLL_INTERVAL = Duration.ofSeconds(30);
 
   public static final AuthzOptions DEFAULTS = new AuthzOptions(List.of(DEFAULT_POLICIES), null, DEFAULT_HOST,
       DEFAULT_PORT, DEFAULT_HTTP_PORT, DEFAULT_RELOAD_INTERVAL, null, "", DEFAULT_DENY_STATUS, DEFAULT_DENY_BODY,
-      false, Map.of(), List.of(), Map.of(), 0.0, null, InputLimits.DEFAULTS, null, false);
+      false, Map.of(), List.of(), Map.of(), 0.0, null, InputLimits.DEFAULTS, null, false, null, null,
+      DEFAULT_BUNDLE_POLL_INTERVAL, null, false);
 
   public AuthzOptions {
     policies = List.copyOf(policies);
@@ -109,6 +131,11 @@ public record AuthzOptions(
     headersToRemove = List.copyOf(headersToRemove);
     metadata = Collections.unmodifiableMap(new TreeMap<>(metadata));
     limits = limits == null ? InputLimits.DEFAULTS : limits;
+    bundle = bundle == null || bundle.isBlank() ? null : bundle.strip();
+    bundlePollInterval = bundlePollInterval == null ? DEFAULT_BUNDLE_POLL_INTERVAL : bundlePollInterval;
+    if (bundlePollInterval.isNegative() || bundlePollInterval.isZero()) {
+      throw new IllegalArgumentException("bundlePollInterval must be positive, found " + bundlePollInterval);
+    }
     if (policies.isEmpty()) {
       throw new IllegalArgumentException("policies must name at least one file or directory");
     }
@@ -139,76 +166,115 @@ public record AuthzOptions(
     }
   }
 
+  /** Options without a policy bundle (policies from {@link #policies()}). */
+  public AuthzOptions(List<Path> policies, Path meshConfig, String host, int port, int httpPort,
+      Duration reloadInterval, Path workloadRegistry, String defaultNamespace, int denyStatus, String denyBody,
+      boolean failOpen, Map<String, String> headersToAdd, List<String> headersToRemove, Map<String, String> metadata,
+      double auditAllowSampleRate, Path trustBundle, InputLimits limits, DecisionTls tls,
+      boolean startWithoutPolicies) {
+    this(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry, defaultNamespace, denyStatus,
+        denyBody, failOpen, headersToAdd, headersToRemove, metadata, auditAllowSampleRate, trustBundle, limits, tls,
+        startWithoutPolicies, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false);
+  }
+
+  /**
+   * Policies from a signed bundle instead of {@link #policies()}.
+   *
+   * @param location a bundle directory, a ZIP file of one, or an {@code https://} URL of the ZIP
+   * @param key the public key bundles must be signed with
+   * @param pollInterval how often a URL is polled
+   * @param ca CAs the URL's server certificate must chain to; null: the JDK's default trust store
+   * @param allowHttp accept an {@code http://} URL
+   */
+  public AuthzOptions withBundle(String location, Path key, Duration pollInterval, Path ca, boolean allowHttp) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, location, key, pollInterval, ca,
+        allowHttp);
+  }
+
   public AuthzOptions withPolicies(List<Path> paths) {
     return new AuthzOptions(paths, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withPort(int newPort) {
     return new AuthzOptions(policies, meshConfig, host, newPort, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withMeshConfig(Path file) {
     return new AuthzOptions(policies, file, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withWorkloadRegistry(Path file) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, file,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withResponses(Map<String, String> add, List<String> remove, Map<String, String> meta) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, add, remove, meta,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withAuditAllowSampleRate(double rate) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        rate, trustBundle, limits, tls, startWithoutPolicies);
+        rate, trustBundle, limits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withTrustBundle(Path file) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, file, limits, tls, startWithoutPolicies);
+        auditAllowSampleRate, file, limits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withLimits(InputLimits newLimits) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, newLimits, tls, startWithoutPolicies);
+        auditAllowSampleRate, trustBundle, newLimits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withTls(DecisionTls newTls) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, newTls, startWithoutPolicies);
+        auditAllowSampleRate, trustBundle, limits, newTls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withFailOpen(boolean open) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, open, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withStartWithoutPolicies(boolean start) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, start);
+        auditAllowSampleRate, trustBundle, limits, tls, start,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withReloadInterval(Duration interval) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, interval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies);
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   /**

@@ -53,6 +53,17 @@ import java.util.stream.Stream;
  * <p>Accepted race: a file may change between hashing and loading; the new content is then
  * loaded under the old hash and loaded again at the next poll.
  *
+ * <p>With {@link AuthzOptions#bundle()} the policies come from a signed bundle instead
+ * ({@link BundleSource}): a local one is hashed like the policy files; a URL is polled every
+ * {@link AuthzOptions#bundlePollInterval()} by {@link #pollBundle()}. A bundle that does not
+ * verify is refused like any failing reload.
+ *
+ * <h2>CUSTOM providers</h2>
+ * {@link #start(AuthzOptions, Crypto, Clock, ScheduledExecutorService, MeterRegistry, DecisionAudit)}
+ * wires {@link CustomProviderClients}: CUSTOM policies call their ext_authz provider from the
+ * thread deciding the request, which is grpc-java's application executor (the
+ * {@link GrpcServer} sets none), never a Netty event loop.
+ *
  * <h2>Health</h2>
  * {@code grpc.health.v1} reports NOT_SERVING until a policy set is loaded (with
  * {@link AuthzOptions#startWithoutPolicies()} the server may start without one, denying every
@@ -81,6 +92,9 @@ public final class AuthzServer implements AutoCloseable, Component {
   private GrpcServer grpc;
   private TlsContext tls;
   private ScheduledFuture<?> poll;
+  private CustomProviderClients customProviders;
+  private BundleSource bundles; // null when the policies are files
+  private ScheduledFuture<?> bundlePoll;
 
   private AuthzServer(AuthzOptions options, Crypto crypto, Clock clock, MeterRegistry registry, DecisionAudit audit,
       AuthzService.CustomProviders custom) {
@@ -106,7 +120,17 @@ public final class AuthzServer implements AutoCloseable, Component {
    */
   public static AuthzServer start(AuthzOptions options, Crypto crypto, Clock clock, ScheduledExecutorService scheduler,
       MeterRegistry registry, DecisionAudit audit) throws IOException, ConfigException {
-    return start(options, crypto, clock, scheduler, registry, audit, AuthzService.CustomProviders.UNAVAILABLE);
+    // CUSTOM providers are called from the thread deciding the request: grpc's application
+    // executor (GrpcServer sets none, so grpc's cached pool), never a Netty event loop.
+    CustomProviderClients providers = new CustomProviderClients(registry, clock);
+    try {
+      AuthzServer server = start(options, crypto, clock, scheduler, registry, audit, providers);
+      server.customProviders = providers;
+      return server;
+    } catch (IOException | ConfigException | RuntimeException e) {
+      providers.close();
+      throw e;
+    }
   }
 
   static AuthzServer start(AuthzOptions options, Crypto crypto, Clock clock, ScheduledExecutorService scheduler,
@@ -121,8 +145,15 @@ public final class AuthzServer implements AutoCloseable, Component {
     AuthzServer server = new AuthzServer(options, crypto, clock, registry, audit, custom);
     server.registerMeters(registry);
     synchronized (server.pollLock) {
-      server.loadFirst();
+      server.bundles = BundleSource.open(options, crypto);
+      try {
+        server.loadFirst();
+      } catch (ConfigException | RuntimeException e) {
+        server.closeBundles();
+        throw e;
+      }
     }
+    server.registerBundleMeters(registry);
     try {
       GrpcServer.Builder builder = GrpcServer.builder()
           .bindAddress(options.host())
@@ -147,6 +178,7 @@ public final class AuthzServer implements AutoCloseable, Component {
       if (server.tls != null) {
         server.tls.close();
       }
+      server.closeBundles();
       throw e;
     }
     if (server.live.get().snapshot() != null) {
@@ -154,10 +186,15 @@ public final class AuthzServer implements AutoCloseable, Component {
     }
     long interval = options.reloadInterval().toNanos();
     server.poll = scheduler.scheduleWithFixedDelay(server::pollQuietly, interval, interval, TimeUnit.NANOSECONDS);
+    if (server.bundles != null && server.bundles.remote()) {
+      long every = options.bundlePollInterval().toNanos();
+      server.bundlePoll = scheduler.scheduleWithFixedDelay(server::pollBundleQuietly, every, every,
+          TimeUnit.NANOSECONDS);
+    }
     PolicySnapshot snapshot = server.live.get().snapshot();
     LOG.log(Level.INFO, "authz server on {0}: {1}", server.endpoint(), snapshot == null
         ? "no policies loaded (" + server.lastError.get() + ")"
-        : snapshot.policyCount() + " policies from " + options.policies() + " (revision " + snapshot.revision() + ")");
+        : snapshot.policyCount() + " policies from " + server.source() + " (revision " + snapshot.revision() + ")");
     return server;
   }
 
@@ -176,7 +213,7 @@ public final class AuthzServer implements AutoCloseable, Component {
     PolicySnapshot snapshot = null;
     try {
       policyHash = hashOrThrow(policyFiles());
-      snapshot = PolicySnapshot.load(options.policies(), options.meshConfig(), policyHash, clock.now());
+      snapshot = loadPolicies(policyHash);
     } catch (ConfigException e) {
       if (!options.startWithoutPolicies()) {
         throw e;
@@ -232,7 +269,7 @@ public final class AuthzServer implements AutoCloseable, Component {
       policyHash = hash;
       PolicySnapshot next;
       try {
-        next = PolicySnapshot.load(options.policies(), options.meshConfig(), hash, clock.now());
+        next = loadPolicies(hash);
       } catch (ConfigException e) {
         refuse("policies", render(e));
         return false;
@@ -241,16 +278,80 @@ public final class AuthzServer implements AutoCloseable, Component {
         refuse("policies", "unexpected " + e);
         return false;
       }
-      boolean first = live.get().snapshot() == null;
-      service.prefetchJwks(next);
-      update(l -> new AuthzService.Live(next, l.registry(), l.certificates()));
-      lastError.set(null);
-      reloads.increment();
-      if (first && grpc != null) {
-        grpc.markServing();
-      }
-      LOG.log(Level.INFO, "authz policies reloaded: {0} policies (revision {1})", next.policyCount(), next.revision());
+      install(next);
       return true;
+    }
+  }
+
+  /** Serves {@code next} from now on (caller holds pollLock). */
+  private void install(PolicySnapshot next) {
+    boolean first = live.get().snapshot() == null;
+    service.prefetchJwks(next); // keys start loading before the revision serves
+    update(l -> new AuthzService.Live(next, l.registry(), l.certificates()));
+    lastError.set(null);
+    reloads.increment();
+    if (first && grpc != null) {
+      grpc.markServing();
+    }
+    LOG.log(Level.INFO, "authz policies reloaded: {0} policies (revision {1})", next.policyCount(), next.revision());
+  }
+
+  /** Compiles the policy source: the policy files, or the bundle (a remote one's last good set). */
+  private PolicySnapshot loadPolicies(String hash) throws ConfigException {
+    if (bundles == null) {
+      return PolicySnapshot.load(options.policies(), options.meshConfig(), hash, clock.now());
+    }
+    return PolicySnapshot.compile(bundles.current(), options.meshConfig(), hash, clock.now());
+  }
+
+  /**
+   * Asks the bundle URL whether the bundle changed ({@code If-None-Match}) and, when it did and
+   * verifies, serves it. A failed fetch or a refused bundle (bad signature, tampered file) keeps
+   * the last good program, counts a reload failure and sets {@code last_error}. The scheduler
+   * calls this every {@link AuthzOptions#bundlePollInterval()}; tests call it to poll at once.
+   *
+   * @return true when a new bundle was loaded and now serves; false without a bundle URL
+   */
+  public boolean pollBundle() {
+    synchronized (pollLock) {
+      if (bundles == null || !bundles.remote()) {
+        return false;
+      }
+      PolicySnapshot next;
+      try {
+        var set = bundles.poll();
+        if (set == null) {
+          return false;
+        }
+        next = PolicySnapshot.compile(set, options.meshConfig(), policyHash, clock.now());
+      } catch (ConfigException e) {
+        refuse("bundle " + bundles.location(), render(e));
+        return false;
+      } catch (RuntimeException e) {
+        refuse("bundle " + bundles.location(), "unexpected " + e);
+        return false;
+      }
+      install(next);
+      return true;
+    }
+  }
+
+  private void pollBundleQuietly() {
+    try {
+      pollBundle();
+    } catch (RuntimeException e) {
+      LOG.log(Level.ERROR, "authz bundle poll failed", e);
+    }
+  }
+
+  /** Where the policies come from, for logs. */
+  private String source() {
+    return bundles == null ? options.policies().toString() : "bundle " + bundles.location();
+  }
+
+  private void closeBundles() {
+    if (bundles != null) {
+      bundles.close();
     }
   }
 
@@ -281,9 +382,9 @@ public final class AuthzServer implements AutoCloseable, Component {
         + e.errors().stream().map(ConfigError::render).collect(Collectors.joining("; "));
   }
 
-  /** The policy inputs: the policy paths and the mesh config. */
+  /** The policy inputs: the policy paths (or a local bundle) and the mesh config. */
   private List<Path> policyFiles() {
-    List<Path> files = new ArrayList<>(options.policies());
+    List<Path> files = new ArrayList<>(bundles == null ? options.policies() : bundles.watchedPaths());
     if (options.meshConfig() != null) {
       files.add(options.meshConfig());
     }
@@ -337,6 +438,19 @@ public final class AuthzServer implements AutoCloseable, Component {
         .withLoadedAt(s.loadedAt());
   }
 
+  private void registerBundleMeters(MeterRegistry registry) {
+    if (bundles == null || !bundles.remote()) {
+      return;
+    }
+    HttpsBundlePoller p = bundles.poller();
+    FunctionCounter.builder("meshguard.authz.policy.bundle.polls", p, HttpsBundlePoller::changed).tag("result", "changed")
+        .description("Bundle URL polls by result").register(registry);
+    FunctionCounter.builder("meshguard.authz.policy.bundle.polls", p, HttpsBundlePoller::unchanged)
+        .tag("result", "unchanged").description("Bundle URL polls by result").register(registry);
+    FunctionCounter.builder("meshguard.authz.policy.bundle.polls", p, HttpsBundlePoller::failed).tag("result", "failed")
+        .description("Bundle URL polls by result").register(registry);
+  }
+
   private void registerMeters(MeterRegistry registry) {
     FunctionCounter.builder("meshguard.authz.policy.reloads", reloads, LongAdder::sum)
         .description("Policy sets loaded after start").register(registry);
@@ -351,9 +465,16 @@ public final class AuthzServer implements AutoCloseable, Component {
     if (poll != null) {
       poll.cancel(false);
     }
+    if (bundlePoll != null) {
+      bundlePoll.cancel(false);
+    }
+    closeBundles();
     grpc.close();
     if (tls != null) {
       tls.close();
+    }
+    if (customProviders != null) {
+      customProviders.close();
     }
   }
 
@@ -408,6 +529,8 @@ public final class AuthzServer implements AutoCloseable, Component {
 
   private static boolean policyFile(Path p) {
     String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
-    return name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json");
+    // manifest.sig: a re-signed bundle directory is a change too.
+    return name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json")
+        || name.equals(dev.meshguard.policy.PolicyBundle.SIGNATURE);
   }
 }

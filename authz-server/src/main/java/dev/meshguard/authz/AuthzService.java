@@ -197,9 +197,13 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
     }
     attributes = authn.attributes();
 
-    Decision decision = state.snapshot().engine().evaluate(attributes, custom.forRequest(request, mesh));
-    return authn.onAllow(finish(request, attributes, decision, start, decisionId, http, null,
-        state.snapshot().revision()));
+    CustomDecider decider = custom.forRequest(request, mesh);
+    Decision decision = state.snapshot().engine().evaluate(attributes, decider);
+    CheckResponse response = finish(request, attributes, decision, start, decisionId, http, null,
+        state.snapshot().revision());
+    // The CUSTOM providers' own answers (headers, deny status and body) pass through, as in Envoy.
+    response = decider instanceof CustomCall call ? call.apply(response, decision) : response;
+    return authn.onAllow(response);
   }
 
   /**

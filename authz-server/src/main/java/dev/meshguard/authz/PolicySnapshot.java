@@ -45,6 +45,19 @@ public record PolicySnapshot(PolicyEngine engine, String revision, String filesH
     return new PolicySnapshot(engine, set.revision(), filesHash, now, engine.policyCount());
   }
 
+  /**
+   * Compiles an already loaded (e.g. verified bundle's) policy set with the mesh settings of
+   * {@code meshConfig} (null: Istio's defaults). Runs off the request path.
+   *
+   * @throws ConfigException when the mesh config does not load or the set does not compile
+   */
+  public static PolicySnapshot compile(PolicySet set, Path meshConfig, String filesHash, Instant now)
+      throws ConfigException {
+    MeshConfig mesh = meshConfig == null ? MeshConfig.DEFAULT : MeshConfig.load(meshConfig);
+    PolicyEngine engine = PolicyEngine.compile(set, mesh);
+    return new PolicySnapshot(engine, set.revision(), filesHash, now, engine.policyCount());
+  }
+
   /** An already compiled engine (tests, embedders). */
   public static PolicySnapshot of(PolicyEngine engine, Instant now) {
     return new PolicySnapshot(engine, engine.revision(), engine.revision(), now, engine.policyCount());

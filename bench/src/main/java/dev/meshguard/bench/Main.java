@@ -23,7 +23,8 @@ public final class Main {
 
   /** The suites bench/run knows, in the order the usage message lists them. */
   static List<Suite> suites() {
-    return List.of(new AuditWriteSuite(Clock.SYSTEM), new PolicyEvalSuite(), new CaIssueSuite());
+    return List.of(new AuditWriteSuite(Clock.SYSTEM), new PolicyEvalSuite(), new CaIssueSuite(),
+        new AuthzLoadSuite());
   }
 
   public static void main(String[] args) {

@@ -81,7 +81,7 @@ class MainTest {
 
   @Test
   void benchRunKnowsEverySuite() {
-    assertThat(Main.suites()).extracting(Suite::name).containsExactly("audit-write", "policy-eval", "ca-issue");
+    assertThat(Main.suites()).extracting(Suite::name).containsExactly("audit-write", "policy-eval", "ca-issue", "authz-load");
   }
 
   @Test

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -47,6 +48,17 @@ final class AuthzCommand implements Callable<Integer> {
   @Option(names = "--port", paramLabel = "PORT", description = "gRPC port; default 9191.")
   private Integer port;
 
+  @Option(names = "--bundle", paramLabel = "DIR|FILE|URL", description = {
+      "Load the policies from a signed bundle instead of --policies: a bundle directory",
+      "(meshguard policy bundle), a ZIP file of one, or an https:// URL serving the ZIP",
+      "(polled every authz.bundle_poll_interval, default 30s, with If-None-Match)."})
+  private String bundle;
+
+  @Option(names = "--bundle-key", paramLabel = "PUB.pem", description = {
+      "The public key bundles must be signed with (meshguard policy keygen writes KEY.pub.pem);",
+      "required with --bundle. A bundle that does not verify is refused; the last good one keeps serving."})
+  private Path bundleKey;
+
   @Override
   public Integer call() throws IOException {
     Map<String, String> flags = new LinkedHashMap<>();
@@ -58,6 +70,16 @@ final class AuthzCommand implements Callable<Integer> {
     }
     if (port != null) {
       flags.put("authz.port", port.toString());
+    }
+    if (bundle != null && policies != null) {
+      throw new ParameterException(spec.commandLine(), "--bundle and --policies are alternatives: the policies come "
+          + "from the bundle or from files, not both");
+    }
+    if (bundle != null) {
+      flags.put("authz.bundle", bundle);
+    }
+    if (bundleKey != null) {
+      flags.put("authz.bundle_key", bundleKey.toString());
     }
     AuthzServerConfig config;
     Crypto crypto;

@@ -49,7 +49,7 @@ final class AuthzServers {
    */
   static AuthzServer startForUp(AuthzOptions options, Crypto crypto, Clock clock, Metrics metrics, AuditLog audit,
       AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
-    if (options.policies().equals(List.of(AuthzOptions.DEFAULT_POLICIES))
+    if (options.bundle() == null && options.policies().equals(List.of(AuthzOptions.DEFAULT_POLICIES))
         && !Files.isDirectory(AuthzOptions.DEFAULT_POLICIES)) {
       return null;
     }
@@ -65,7 +65,7 @@ final class AuthzServers {
     var snapshot = server.snapshot();
     out.printf("  %-10s grpc://%s  %s from %s%n", "authz", server.endpoint(),
         snapshot == null ? "no policies loaded" : snapshot.policyCount() + " policies, revision " + snapshot.revision(),
-        options.policies());
+        options.bundle() != null ? "bundle " + options.bundle() : options.policies());
     out.printf("  %-10s Envoy: ext_authz grpc_service -> cluster (HTTP/2) at %s, transport_api_version V3%n", "",
         server.endpoint());
     if (server.lastError() != null) {

@@ -1,12 +1,19 @@
 package dev.meshguard.policy;
 
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * One {@code meshConfig.extensionProviders[]} entry of type {@code envoyExtAuthzGrpc} or
- * {@code envoyExtAuthzHttp}: the external authorizer a CUSTOM policy names.
+ * {@code envoyExtAuthzHttp}: the external authorizer a CUSTOM policy names (Istio
+ * {@code istio.mesh.v1alpha1.MeshConfig.ExtensionProvider.EnvoyExternalAuthorization{Grpc,Http}Provider}).
+ *
+ * <p>Header lists accept Istio's patterns: exact ({@code abc}), prefix ({@code abc*}) and suffix
+ * ({@code *abc}), compared case-insensitively (HTTP header names are).
  *
  * @param name the name CUSTOM policies refer to
  * @param grpc true for envoyExtAuthzGrpc, false for envoyExtAuthzHttp
@@ -16,6 +23,13 @@ import java.util.Objects;
  * @param failOpen true: a provider error allows; false (the default): it denies
  * @param pathPrefix HTTP only: prefix added to the request path
  * @param includeRequestHeadersInCheck HTTP only: headers forwarded to the provider
+ * @param statusOnError the HTTP status of a request denied because the provider failed
+ *     ({@code statusOnError}, default 403)
+ * @param includeAdditionalHeadersInCheck HTTP only: fixed headers added to the check request
+ * @param headersToUpstreamOnAllow HTTP only: provider response headers set on the upstream request on allow
+ * @param headersToDownstreamOnDeny HTTP only: provider response headers sent to the client on deny
+ *     (empty: all but {@code Host})
+ * @param headersToDownstreamOnAllow HTTP only: provider response headers added to the client response on allow
  */
 public record ExtensionProvider(
     String name,
@@ -25,7 +39,15 @@ public record ExtensionProvider(
     Duration timeout,
     boolean failOpen,
     String pathPrefix,
-    List<String> includeRequestHeadersInCheck) {
+    List<String> includeRequestHeadersInCheck,
+    int statusOnError,
+    Map<String, String> includeAdditionalHeadersInCheck,
+    List<String> headersToUpstreamOnAllow,
+    List<String> headersToDownstreamOnDeny,
+    List<String> headersToDownstreamOnAllow) {
+
+  /** Istio's (and Envoy's) status of a request denied because the provider could not be asked. */
+  public static final int DEFAULT_STATUS_ON_ERROR = 403;
 
   public ExtensionProvider {
     Objects.requireNonNull(name, "name");
@@ -33,5 +55,45 @@ public record ExtensionProvider(
     Objects.requireNonNull(timeout, "timeout");
     pathPrefix = pathPrefix == null ? "" : pathPrefix;
     includeRequestHeadersInCheck = List.copyOf(includeRequestHeadersInCheck);
+    statusOnError = statusOnError == 0 ? DEFAULT_STATUS_ON_ERROR : statusOnError;
+    includeAdditionalHeadersInCheck = includeAdditionalHeadersInCheck == null ? Map.of()
+        : Collections.unmodifiableMap(new TreeMap<>(includeAdditionalHeadersInCheck));
+    headersToUpstreamOnAllow = headersToUpstreamOnAllow == null ? List.of() : List.copyOf(headersToUpstreamOnAllow);
+    headersToDownstreamOnDeny = headersToDownstreamOnDeny == null ? List.of() : List.copyOf(headersToDownstreamOnDeny);
+    headersToDownstreamOnAllow = headersToDownstreamOnAllow == null ? List.of()
+        : List.copyOf(headersToDownstreamOnAllow);
+  }
+
+  /** A provider with the defaults for everything past {@code includeRequestHeadersInCheck}. */
+  public ExtensionProvider(String name, boolean grpc, String service, int port, Duration timeout, boolean failOpen,
+      String pathPrefix, List<String> includeRequestHeadersInCheck) {
+    this(name, grpc, service, port, timeout, failOpen, pathPrefix, includeRequestHeadersInCheck,
+        DEFAULT_STATUS_ON_ERROR, Map.of(), List.of(), List.of(), List.of());
+  }
+
+  /**
+   * Whether {@code header} matches one of {@code patterns} as Istio's header lists match: exact,
+   * {@code prefix*} or {@code *suffix}, case-insensitively.
+   */
+  public static boolean matches(List<String> patterns, String header) {
+    for (String p : patterns) {
+      if (p.equals("*")) {
+        return true;
+      } else if (p.endsWith("*")) {
+        String prefix = p.substring(0, p.length() - 1);
+        if (header.regionMatches(true, 0, prefix, 0, prefix.length())) {
+          return true;
+        }
+      } else if (p.startsWith("*")) {
+        String suffix = p.substring(1);
+        if (header.length() >= suffix.length()
+            && header.regionMatches(true, header.length() - suffix.length(), suffix, 0, suffix.length())) {
+          return true;
+        }
+      } else if (p.equalsIgnoreCase(header)) {
+        return true;
+      }
+    }
+    return false;
   }
 }

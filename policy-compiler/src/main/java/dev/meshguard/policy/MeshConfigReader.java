@@ -55,7 +55,14 @@ final class MeshConfigReader {
       "envoyFileAccessLog", "envoyHttpAls", "envoyTcpAls", "envoyOtelAls", "sds");
 
   private static final Set<String> EXT_AUTHZ_FIELDS = Set.of("service", "port", "timeout", "failOpen", "pathPrefix",
-      "includeRequestHeadersInCheck", "statusOnError");
+      "includeRequestHeadersInCheck", "statusOnError", "includeRequestBodyInCheck", "includeHeadersInCheck",
+      "includeAdditionalHeadersInCheck", "headersToUpstreamOnAllow", "headersToDownstreamOnDeny",
+      "headersToDownstreamOnAllow");
+
+  /** envoyExtAuthzHttp fields that envoyExtAuthzGrpc does not have. */
+  private static final List<String> HTTP_ONLY_FIELDS = List.of("pathPrefix", "includeRequestHeadersInCheck",
+      "includeHeadersInCheck", "includeAdditionalHeadersInCheck", "headersToUpstreamOnAllow",
+      "headersToDownstreamOnDeny", "headersToDownstreamOnAllow");
 
   private final Diagnostics diagnostics = new Diagnostics();
 
@@ -354,10 +361,15 @@ final class MeshConfigReader {
       }
     }
     Boolean failOpen = body.bool("failOpen");
+    int statusOnError = statusOnError(body);
     String pathPrefix = "";
     List<String> headers = List.of();
+    Map<String, String> additional = Map.of();
+    List<String> upstreamOnAllow = List.of();
+    List<String> downstreamOnDeny = List.of();
+    List<String> downstreamOnAllow = List.of();
     if (grpc) {
-      for (String httpOnly : List.of("pathPrefix", "includeRequestHeadersInCheck")) {
+      for (String httpOnly : HTTP_ONLY_FIELDS) {
         if (body.present(httpOnly)) {
           diagnostics.error(body.keyMark(httpOnly), body.childPath(httpOnly),
               httpOnly + " is a field of envoyExtAuthzHttp, not envoyExtAuthzGrpc");
@@ -372,19 +384,59 @@ final class MeshConfigReader {
         }
         pathPrefix = prefix.value();
       }
-      List<Located<String>> included = body.strings("includeRequestHeadersInCheck");
-      ResourceReader.forEach(included, header -> {
-        if (header.value().isEmpty()) {
-          diagnostics.error(header.mark(), header.path(), "a header name must not be empty");
-        }
-      });
-      headers = ResourceReader.values(included);
+      // includeHeadersInCheck is the deprecated name of includeRequestHeadersInCheck; Istio reads
+      // the old one only when the new one is unset.
+      headers = headerPatterns(body, body.present("includeRequestHeadersInCheck") || !body.present(
+          "includeHeadersInCheck") ? "includeRequestHeadersInCheck" : "includeHeadersInCheck");
+      upstreamOnAllow = headerPatterns(body, "headersToUpstreamOnAllow");
+      downstreamOnDeny = headerPatterns(body, "headersToDownstreamOnDeny");
+      downstreamOnAllow = headerPatterns(body, "headersToDownstreamOnAllow");
+      Map<String, Located<String>> extra = body.stringMap("includeAdditionalHeadersInCheck");
+      if (extra != null) {
+        Map<String, String> values = new LinkedHashMap<>();
+        extra.forEach((k, v) -> {
+          if (k.isEmpty()) {
+            diagnostics.error(v.mark(), v.path(), "a header name must not be empty");
+          }
+          values.put(k, v.value());
+        });
+        additional = values;
+      }
     }
     if (diagnostics.errorCount() != errors) {
       return null;
     }
     return new ExtensionProvider(name, grpc, service.value(), port, timeout, Boolean.TRUE.equals(failOpen), pathPrefix,
-        headers);
+        headers, statusOnError, additional, upstreamOnAllow, downstreamOnDeny, downstreamOnAllow);
+  }
+
+  private List<String> headerPatterns(Fields body, String key) {
+    List<Located<String>> included = body.strings(key);
+    ResourceReader.forEach(included, header -> {
+      if (header.value().isEmpty()) {
+        diagnostics.error(header.mark(), header.path(), "a header name must not be empty");
+      }
+    });
+    return ResourceReader.values(included);
+  }
+
+  /**
+   * {@code statusOnError}: a string in the proto ({@code "403"}), an integer in much YAML; Istio
+   * parses it as a number and Envoy needs an HTTP status. Unset: 403.
+   */
+  private int statusOnError(Fields body) {
+    if (!body.present("statusOnError")) {
+      return ExtensionProvider.DEFAULT_STATUS_ON_ERROR;
+    }
+    Integer status = integer(body, "statusOnError");
+    if (status == null) {
+      return ExtensionProvider.DEFAULT_STATUS_ON_ERROR;
+    }
+    if (status < 100 || status > 599) {
+      diagnostics.error(body.keyMark("statusOnError"), body.childPath("statusOnError"), "statusOnError " + status
+          + " is not an HTTP status (100..599)");
+    }
+    return status;
   }
 
   /** agent.validateExtensionProviderService: a host name or IP, or {@code namespace/host}. */

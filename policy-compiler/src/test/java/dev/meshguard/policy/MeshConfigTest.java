@@ -35,6 +35,7 @@ class MeshConfigTest {
           port: 9000
           timeout: 0.25s
           failOpen: true
+          statusOnError: "503"
       - name: ext-authz-http
         envoyExtAuthzHttp:
           service: foo/ext-authz.foo.svc.cluster.local
@@ -42,6 +43,9 @@ class MeshConfigTest {
           pathPrefix: /check
           includeRequestHeadersInCheck: ["x-ext-authz", "authorization"]
           headersToUpstreamOnAllow: ["x-ext-authz-check-result"]
+          headersToDownstreamOnDeny: ["x-reason*", "set-cookie"]
+          headersToDownstreamOnAllow: ["*-trace"]
+          includeAdditionalHeadersInCheck: {x-origin: meshguard}
       - name: otel
         opentelemetry:
           service: otel.observability.svc.cluster.local
@@ -55,10 +59,11 @@ class MeshConfigTest {
     assertThat(MeshConfig.load(file)).isEqualTo(new MeshConfig("istio-config", "td1", List.of("old-td", "cluster.local"),
         Map.of(
             "ext-authz-grpc", new ExtensionProvider("ext-authz-grpc", true, "ext-authz.foo.svc.cluster.local", 9000,
-                Duration.ofMillis(250), true, "", List.of()),
+                Duration.ofMillis(250), true, "", List.of(), 503, Map.of(), List.of(), List.of(), List.of()),
             "ext-authz-http", new ExtensionProvider("ext-authz-http", false, "foo/ext-authz.foo.svc.cluster.local",
                 8000, MeshConfigReader.DEFAULT_PROVIDER_TIMEOUT, false, "/check",
-                List.of("x-ext-authz", "authorization"))),
+                List.of("x-ext-authz", "authorization"), 403, Map.of("x-origin", "meshguard"),
+                List.of("x-ext-authz-check-result"), List.of("x-reason*", "set-cookie"), List.of("*-trace"))),
         2));
   }
 
@@ -125,6 +130,22 @@ class MeshConfigTest {
         .isEqualTo(MeshConfig.DEFAULT);
     assertThat(MeshConfig.DEFAULT.rootNamespace()).isEqualTo("istio-system");
     assertThat(MeshConfig.DEFAULT.trustDomain()).isEqualTo("cluster.local");
+  }
+
+  @Test
+  void statusOnErrorIsAnHttpStatusAndHttpOnlyFieldsStayOffGrpcProviders() {
+    ConfigException e = catchThrowableOfType(ConfigException.class, () -> MeshConfig.parse("m.yaml", """
+        extensionProviders:
+        - name: a
+          envoyExtAuthzHttp: {service: x, port: 1, statusOnError: "42"}
+        - name: b
+          envoyExtAuthzGrpc: {service: x, port: 1, headersToUpstreamOnAllow: [x]}
+        """));
+    assertThat(e.errors()).extracting(ConfigError::render).containsExactly(
+        "m.yaml:3:44: extensionProviders[0].envoyExtAuthzHttp.statusOnError: statusOnError 42 is not an HTTP status "
+            + "(100..599)",
+        "m.yaml:5:44: extensionProviders[1].envoyExtAuthzGrpc.headersToUpstreamOnAllow: headersToUpstreamOnAllow is a "
+            + "field of envoyExtAuthzHttp, not envoyExtAuthzGrpc");
   }
 
   @Test

@@ -126,6 +126,7 @@ public final class TestCa {
     private KeyType keyType = KeyType.EC_P256;
     private Instant notBefore;
     private Instant notAfter;
+    private List<String> dnsNames = List.of();
 
     private LeafBuilder(TestCa ca, String spiffeId) {
       this.ca = ca;
@@ -143,6 +144,15 @@ public final class TestCa {
       }
       this.notBefore = notBefore;
       this.notAfter = notAfter;
+      return this;
+    }
+
+    /**
+     * DNS SANs besides the URI SAN, for a server that clients verify by host name (an HTTPS
+     * server on {@code localhost}); X509-SVID allows them.
+     */
+    public LeafBuilder dnsNames(String... names) {
+      this.dnsNames = List.of(names);
       return this;
     }
 
@@ -173,8 +183,12 @@ public final class TestCa {
             new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
         builder.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keyPair.getPublic()));
         builder.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(ca.certificate));
-        builder.addExtension(Extension.subjectAlternativeName, false,
-            new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, spiffeId)));
+        GeneralName[] sans = new GeneralName[1 + dnsNames.size()];
+        sans[0] = new GeneralName(GeneralName.uniformResourceIdentifier, spiffeId);
+        for (int i = 0; i < dnsNames.size(); i++) {
+          sans[i + 1] = new GeneralName(GeneralName.dNSName, dnsNames.get(i));
+        }
+        builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans));
       } catch (CertIOException | CertificateEncodingException e) {
         throw new IllegalStateException(e);
       }
