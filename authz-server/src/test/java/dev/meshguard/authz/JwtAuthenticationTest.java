@@ -24,6 +24,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.meshguard.audit.AuditEvent;
 import dev.meshguard.core.time.ManualClock;
 import dev.meshguard.policy.CheckRequestAttributes;
+import dev.meshguard.testkit.Await;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
@@ -530,12 +531,9 @@ class JwtAuthenticationTest {
   }
 
   /** The background refresh completes on the HTTP client's thread: wait for its counter, bounded. */
-  private void awaitFetches(String outcome, double n) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (fetches(outcome) < n && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-      Thread.sleep(5); // polling an asynchronous completion on a real socket, not waiting out a timer
-    }
+  private void awaitFetches(String outcome, double n) {
+    Await.until(Duration.ofSeconds(5), () -> fetches(outcome) >= n,
+        () -> "JWKS fetches with outcome " + outcome + ": " + fetches(outcome) + ", expected " + n);
     assertThat(fetches(outcome)).isEqualTo(n);
   }
 
