@@ -233,6 +233,9 @@ public final class AuthzServer implements AutoCloseable, Component {
       lastError.set("no policies loaded: " + render(e));
       LOG.log(Level.WARNING, "authz " + lastError.get());
     }
+    if (snapshot != null) {
+      service.prefetchJwks(snapshot);
+    }
     live.set(new AuthzService.Live(snapshot, registry, certificates));
   }
 
@@ -294,6 +297,7 @@ public final class AuthzServer implements AutoCloseable, Component {
   /** Serves {@code next} from now on (caller holds pollLock). */
   private void install(PolicySnapshot next) {
     boolean first = live.get().snapshot() == null;
+    service.prefetchJwks(next); // keys start loading before the revision serves
     update(l -> new AuthzService.Live(next, l.registry(), l.certificates()));
     lastError.set(null);
     reloads.increment();
