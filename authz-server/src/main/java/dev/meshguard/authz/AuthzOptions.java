@@ -37,6 +37,7 @@ import java.util.TreeMap;
  *   http_path_prefix: /authz            # HTTP mode: GET /authz/api/x decides GET /api/x
  *   http_identity_header: ""            # HTTP mode: header carrying the caller's SPIFFE ID (trusted!)
  *   trust_xfcc: false                   # HTTP mode: source.principal from x-forwarded-client-cert
+ *   http_workload_headers: false        # HTTP mode: the workload from x-meshguard-namespace/-labels (trusted!)
  *   bundle: https://bundles.example/authz.zip  # or a bundle directory / ZIP file; replaces policies
  *   bundle_key: bundle-signing.pub.pem  # required with bundle: the signature must verify
  *   bundle_poll_interval: 30s           # URL only: conditional GET (If-None-Match)
@@ -81,6 +82,11 @@ import java.util.TreeMap;
  *     when the proxy overwrites the header on every request: a client could send it otherwise
  * @param trustXfcc whether the HTTP service mode reads {@code source.principal} from Envoy's
  *     {@code x-forwarded-client-cert} ({@code URI=} of its last element); the same caveat applies
+ * @param httpWorkloadHeaders whether the HTTP service mode takes the workload the request is for
+ *     from {@code x-meshguard-namespace} and {@code x-meshguard-labels} ({@code k=v,k=v}), as the
+ *     gRPC mode takes it from Envoy's per-route {@code context_extensions}: the proxy sets them per
+ *     location (nginx {@code proxy_set_header} in the {@code auth_request} location). Off by default,
+ *     with the same caveat; when off or absent, {@code default_namespace} names the workload
  * @param bundle a signed policy bundle to load instead of {@code policies}: a bundle directory, a
  *     ZIP file of one, or an {@code https://} URL serving the ZIP; null for none
  * @param bundleKey the public key (PEM) a bundle's signature must verify with; required with
@@ -114,6 +120,7 @@ public record AuthzOptions(
     String httpPathPrefix,
     String httpIdentityHeader,
     boolean trustXfcc,
+    boolean httpWorkloadHeaders,
     String bundle,
     Path bundleKey,
     @Range(min = "1s", max = "24h") Duration bundlePollInterval,
@@ -139,7 +146,7 @@ public record AuthzOptions(
   public static final AuthzOptions DEFAULTS = new AuthzOptions(List.of(DEFAULT_POLICIES), null, DEFAULT_HOST,
       DEFAULT_PORT, DEFAULT_HTTP_PORT, DEFAULT_RELOAD_INTERVAL, null, "", DEFAULT_DENY_STATUS, DEFAULT_DENY_BODY,
       false, Map.of(), List.of(), Map.of(), 0.0, null, InputLimits.DEFAULTS, null, false, DEFAULT_HTTP_PATH_PREFIX, "",
-      false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false);
+      false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false);
 
   public AuthzOptions {
     policies = List.copyOf(policies);
@@ -209,7 +216,7 @@ public record AuthzOptions(
       boolean startWithoutPolicies) {
     this(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry, defaultNamespace, denyStatus,
         denyBody, failOpen, headersToAdd, headersToRemove, metadata, auditAllowSampleRate, trustBundle, limits, tls,
-        startWithoutPolicies, DEFAULT_HTTP_PATH_PREFIX, "", false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL,
+        startWithoutPolicies, DEFAULT_HTTP_PATH_PREFIX, "", false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL,
         null, false);
   }
 
@@ -226,15 +233,14 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, httpPathPrefix, httpIdentityHeader,
-        trustXfcc, location, key, pollInterval, ca,
-        allowHttp);
+        trustXfcc, httpWorkloadHeaders, location, key, pollInterval, ca, allowHttp);
   }
 
   public AuthzOptions withPolicies(List<Path> paths) {
     return new AuthzOptions(paths, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -242,7 +248,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, newPort, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -251,7 +257,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, newPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -260,14 +266,24 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, pathPrefix, identityHeader,
-        trustForwardedClientCert, bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        trustForwardedClientCert, httpWorkloadHeaders,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+  }
+
+  /** Whether the HTTP service mode reads the workload from {@code x-meshguard-namespace}/{@code -labels}. */
+  public AuthzOptions withHttpWorkloadHeaders(boolean trusted) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, trusted,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withDefaultNamespace(String namespace) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         namespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -275,7 +291,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, file, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -283,7 +299,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, file,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -291,7 +307,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, add, remove, meta,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -299,7 +315,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         rate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -307,7 +323,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, file, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -315,7 +331,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, newLimits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -323,7 +339,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, newTls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -331,7 +347,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, open, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -339,6 +355,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, start, httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -346,7 +363,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, interval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 

@@ -47,8 +47,14 @@ import java.util.Map;
  * safe when every request reaches this port through a proxy that overwrites the header (Envoy's
  * {@code forward_client_cert_details: SANITIZE_SET}, nginx's {@code proxy_set_header}); that is
  * why both are off by default. {@code source.address} is the connection's peer (the proxy);
- * {@code x-forwarded-for} gives {@code remote.ip} as in gRPC mode. No destination is known, so the
- * workload comes from {@link AuthzOptions#defaultNamespace()}.
+ * {@code x-forwarded-for} gives {@code remote.ip} as in gRPC mode.
+ *
+ * <h2>Workload</h2>
+ * No destination is known. With {@link AuthzOptions#httpWorkloadHeaders()}, the proxy names the
+ * workload per location in {@code x-meshguard-namespace} and {@code x-meshguard-labels}
+ * ({@code k=v,k=v}), which become the {@code context_extensions} Envoy would send per route (so
+ * the one attribute builder applies); those headers are not passed on as request headers. Without
+ * them the workload comes from {@link AuthzOptions#defaultNamespace()}.
  *
  * <h2>Headers</h2>
  * As Envoy puts them in {@code request.http.headers}: lower-case names, repeats joined with
@@ -59,6 +65,10 @@ final class HttpCheckRequests {
   private HttpCheckRequests() {}
 
   static final String DECISION_ID_HEADER = "x-meshguard-decision-id";
+  /** The workload's namespace, set by the proxy per location (only read with {@code http_workload_headers}). */
+  static final String NAMESPACE_HEADER = "x-meshguard-namespace";
+  /** The workload's labels, {@code k=v,k=v}, set by the proxy per location. */
+  static final String LABELS_HEADER = "x-meshguard-labels";
   /** Envoy's HTTP mode removes these from the upstream request on allow (and never forwards this header). */
   static final String HEADERS_TO_REMOVE = "x-envoy-auth-headers-to-remove";
 
@@ -127,6 +137,8 @@ final class HttpCheckRequests {
     }
 
     headers.remove("host");
+    String namespace = headers.remove(NAMESPACE_HEADER);
+    String labels = headers.remove(LABELS_HEADER);
     Map<String, String> envoyHeaders = new LinkedHashMap<>();
     envoyHeaders.put(":authority", host);
     envoyHeaders.put(":path", path);
@@ -151,6 +163,12 @@ final class HttpCheckRequests {
         .setRequest(AttributeContext.Request.newBuilder()
             .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))
             .setHttp(http));
+    if (options.httpWorkloadHeaders() && namespace != null && !namespace.isBlank()) {
+      a.putContextExtensions("namespace", namespace.strip());
+      if (labels != null && !labels.isBlank()) {
+        a.putContextExtensions("labels", labels.strip());
+      }
+    }
     return new Translation(CheckRequest.newBuilder().setAttributes(a).build(), refusal);
   }
 

@@ -117,6 +117,53 @@ class HttpAuthzEndpointTest {
     assertThat(send("POST", "/authz/api/orders").statusCode()).as("POST needs the frontend").isEqualTo(403);
   }
 
+  static final String BILLING = """
+      ---
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: {name: invoices, namespace: billing}
+      spec:
+        action: ALLOW
+        rules:
+        - to: [{operation: {methods: ["GET"], paths: ["/invoices/*"]}}]
+      ---
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: {name: deny-ledger, namespace: billing}
+      spec:
+        selector: {matchLabels: {app: ledger}}
+        action: DENY
+        rules:
+        - {}
+      """;
+
+  @Test
+  void trustedWorkloadHeadersNameTheWorkloadAsContextExtensionsDo() throws Exception {
+    fixture = AuthzFixture.start(dir, defaults().withDefaultNamespace("shop").withHttpWorkloadHeaders(true),
+        POLICIES + BILLING, null);
+    HttpResponse<String> billing = send("GET", "/authz/invoices/7", "x-meshguard-namespace", "billing");
+    assertThat(billing.statusCode()).isEqualTo(200);
+    assertThat(billing.headers().firstValue("x-meshguard-policy")).hasValue("billing/invoices");
+    assertThat(send("GET", "/authz/api/orders", "x-meshguard-namespace", "billing").statusCode())
+        .as("billing's policies, not shop's").isEqualTo(403);
+    assertThat(send("GET", "/authz/invoices/7", "x-meshguard-namespace", "billing", "x-meshguard-labels",
+        "app=ledger,tier=db").statusCode()).as("the labels select deny-ledger").isEqualTo(403);
+    assertThat(send("GET", "/authz/api/orders").statusCode()).as("no header: default_namespace").isEqualTo(200);
+    HttpResponse<String> malformed = send("GET", "/authz/invoices/7", "x-meshguard-namespace", "billing",
+        "x-meshguard-labels", "=ledger");
+    assertThat(malformed.statusCode()).isEqualTo(403);
+    assertThat(reasonOf(malformed)).contains("invalid request");
+  }
+
+  @Test
+  void workloadHeadersAreIgnoredUnlessTrusted() throws Exception {
+    fixture = AuthzFixture.start(dir, defaults().withDefaultNamespace("shop"), POLICIES + BILLING, null);
+    assertThat(send("GET", "/authz/invoices/7", "x-meshguard-namespace", "billing").statusCode()).isEqualTo(403);
+    HttpResponse<String> shop = send("GET", "/authz/api/orders", "x-meshguard-namespace", "billing");
+    assertThat(shop.statusCode()).isEqualTo(200);
+    assertThat(shop.headers().firstValue("x-meshguard-policy")).hasValue("shop/api");
+  }
+
   @Test
   void thePathAfterThePrefixIsDecidedWithItsQueryStripped() throws Exception {
     start(defaults());
