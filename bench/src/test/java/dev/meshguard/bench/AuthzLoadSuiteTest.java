@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,19 +28,9 @@ class AuthzLoadSuiteTest {
 
   @Test
   void endsWithOneJsonLineOfFiguresRatiosAndGoalsForEveryRate() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Main.run(new String[] {"authz-load", "--quick", "--dir", dir.toString()},
-        List.of(new AuthzLoadSuite(TINY, TINY)), new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-
-    String stderr = err.toString(StandardCharsets.UTF_8);
-    assertThat(status).as(stderr).isEqualTo(Main.OK);
-    String[] lines = out.toString(StandardCharsets.UTF_8).split("\n");
-    assertThat(lines).as("stdout holds the figures alone").hasSize(1);
-    JsonNode json = new ObjectMapper().readTree(lines[0]);
-    assertThat(names(json)).containsExactly("suite", "quick", "figures", "ratios", "goals");
-    assertThat(json.get("suite").asText()).isEqualTo("authz-load");
+    SuiteRun run = SuiteRun.of("authz-load", new AuthzLoadSuite(TINY, TINY), dir);
+    JsonNode json = run.json();
+    String stderr = run.stderr();
 
     JsonNode figures = json.get("figures");
     List<String> expected = new ArrayList<>(List.of("policies", "request_pool", "denied_share",
@@ -59,9 +45,9 @@ class AuthzLoadSuiteTest {
     expected.addAll(List.of("audit_events_written", "audit_appends_rejected", "rounds", "seconds_per_rate",
         "max_throughput_s", "warmup_s", "channels", "max_outstanding", "closed_loop_outstanding", "java_version",
         "cpus"));
-    assertThat(names(figures)).containsExactlyElementsOf(expected);
+    assertThat(SuiteRun.names(figures)).containsExactlyElementsOf(expected);
     assertThat(figures.get("policies").asInt()).isEqualTo(100);
-    for (String key : names(figures)) {
+    for (String key : SuiteRun.names(figures)) {
       JsonNode value = figures.get(key);
       if (!value.isNumber()) {
         continue;
@@ -86,13 +72,13 @@ class AuthzLoadSuiteTest {
     JsonNode ratios = json.get("ratios");
     List<String> ratioNames = new ArrayList<>(List.of("max_throughput", "max_throughput_min", "max_throughput_max"));
     RATES.forEach(rate -> ratioNames.addAll(List.of("p50_" + rate, "p99_" + rate, "p999_" + rate)));
-    assertThat(names(ratios)).containsExactlyElementsOf(ratioNames);
+    assertThat(SuiteRun.names(ratios)).containsExactlyElementsOf(ratioNames);
     ratioNames.forEach(name -> assertThat(ratios.get(name).asDouble()).as(name).isPositive());
 
     JsonNode goals = json.get("goals");
     List<String> goalNames = new ArrayList<>(List.of("max_throughput"));
     RATES.forEach(rate -> goalNames.addAll(List.of("p99_" + rate, "rate_" + rate)));
-    assertThat(names(goals)).containsExactlyElementsOf(goalNames);
+    assertThat(SuiteRun.names(goals)).containsExactlyElementsOf(goalNames);
     assertThat(goals.get("max_throughput").get("goal").asText()).isEqualTo(">= 0.8");
     assertThat(goals.get("max_throughput").get("met").asBoolean())
         .isEqualTo(ratios.get("max_throughput").asDouble() >= 0.8);
@@ -117,11 +103,5 @@ class AuthzLoadSuiteTest {
         Duration.ofSeconds(1), 1, 1, 1, 1)).hasMessage("rates must be positive, found []");
     assertThatThrownBy(() -> new AuthzLoadSuite.Settings(100, RATES, Duration.ZERO, Duration.ZERO,
         Duration.ofSeconds(1), 1, 1, 1, 1)).hasMessage("need positive run durations");
-  }
-
-  private static List<String> names(JsonNode node) {
-    List<String> names = new ArrayList<>();
-    node.fieldNames().forEachRemaining(names::add);
-    return names;
   }
 }

@@ -4,13 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
@@ -29,26 +24,16 @@ class CaIssueSuiteTest {
 
   @Test
   void endsWithOneJsonLineOfFiguresRatiosAndGoalsForBothModes() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Main.run(new String[] {"ca-issue", "--quick", "--dir", dir.toString()},
-        List.of(new CaIssueSuite(TINY, TINY)), new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-
-    String stderr = err.toString(StandardCharsets.UTF_8);
-    assertThat(status).as(stderr).isEqualTo(Main.OK);
-    String[] lines = out.toString(StandardCharsets.UTF_8).split("\n");
-    assertThat(lines).as("stdout holds the figures alone").hasSize(1);
-    JsonNode json = new ObjectMapper().readTree(lines[0]);
-    assertThat(names(json)).containsExactly("suite", "quick", "figures", "ratios", "goals");
-    assertThat(json.get("suite").asText()).isEqualTo("ca-issue");
+    SuiteRun run = SuiteRun.of("ca-issue", new CaIssueSuite(TINY, TINY), dir);
+    JsonNode json = run.json();
+    String stderr = run.stderr();
 
     JsonNode figures = json.get("figures");
-    assertThat(names(figures)).containsExactly("default_issued_per_sec", "default_verify_sign_per_sec",
+    assertThat(SuiteRun.names(figures)).containsExactly("default_issued_per_sec", "default_verify_sign_per_sec",
         "default_issued_per_sec_all_cores", "default_verify_sign_per_sec_all_cores", "fips_issued_per_sec",
         "fips_verify_sign_per_sec", "fips_issued_per_sec_all_cores", "fips_verify_sign_per_sec_all_cores",
         "threads_all_cores", "rounds", "slice_ms", "warmup_s", "java_version", "cpus");
-    for (String key : names(figures)) {
+    for (String key : SuiteRun.names(figures)) {
       if (figures.get(key).isNumber() && !key.equals("warmup_s")) {
         assertThat(figures.get(key).asDouble()).as(key).isPositive();
       }
@@ -76,11 +61,5 @@ class CaIssueSuiteTest {
   void modesAreDefaultOrFips() {
     assertThatThrownBy(() -> new CaIssueSuite.Settings(List.of("fast"), TINY.run()))
         .hasMessage("modes are default and/or fips, found [fast]");
-  }
-
-  private static List<String> names(JsonNode node) {
-    List<String> names = new ArrayList<>();
-    node.fieldNames().forEachRemaining(names::add);
-    return names;
   }
 }

@@ -3,13 +3,8 @@ package dev.meshguard.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,22 +19,9 @@ class PolicyEvalSuiteTest {
 
   @Test
   void endsWithFiguresRatiosAndGoals() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Main.run(new String[] {"policy-eval", "--quick", "--dir", dir.toString()},
-        List.of(new PolicyEvalSuite(TINY, TINY)), new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-
-    String stderr = err.toString(StandardCharsets.UTF_8);
-    assertThat(status).as(stderr).isEqualTo(Main.OK);
-    String[] lines = out.toString(StandardCharsets.UTF_8).split("\n");
-    assertThat(lines).as("stdout holds the figures alone").hasSize(1);
-    JsonNode json = new ObjectMapper().readTree(lines[0]);
-
-    List<String> keys = new ArrayList<>();
-    json.fieldNames().forEachRemaining(keys::add);
-    assertThat(keys).containsExactly("suite", "quick", "figures", "ratios", "goals");
-    assertThat(json.get("suite").asText()).isEqualTo("policy-eval");
+    SuiteRun run = SuiteRun.of("policy-eval", new PolicyEvalSuite(TINY, TINY), dir);
+    JsonNode json = run.json();
+    String stderr = run.stderr();
     for (String layout : List.of("in_scope", "spread")) {
       for (int count : List.of(10, 100)) {
         for (String engine : List.of("meshguard", "grpc")) {

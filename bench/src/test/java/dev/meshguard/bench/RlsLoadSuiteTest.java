@@ -3,10 +3,6 @@ package dev.meshguard.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,19 +25,9 @@ class RlsLoadSuiteTest {
 
   @Test
   void endsWithOneJsonLineOfFiguresRatiosAndGoals() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Main.run(new String[] {"rls-load", "--quick", "--dir", dir.toString()},
-        List.of(new RlsLoadSuite(TINY, TINY)), new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-
-    String stderr = err.toString(StandardCharsets.UTF_8);
-    assertThat(status).as(stderr).isEqualTo(Main.OK);
-    String[] lines = out.toString(StandardCharsets.UTF_8).split("\n");
-    assertThat(lines).as("stdout holds the figures alone").hasSize(1);
-    JsonNode json = new ObjectMapper().readTree(lines[0]);
-    assertThat(names(json)).containsExactly("suite", "quick", "figures", "ratios", "goals");
-    assertThat(json.get("suite").asText()).isEqualTo("rls-load");
+    SuiteRun run = SuiteRun.of("rls-load", new RlsLoadSuite(TINY, TINY), dir);
+    JsonNode json = run.json();
+    String stderr = run.stderr();
 
     JsonNode figures = json.get("figures");
     List<String> expected = new ArrayList<>();
@@ -66,7 +52,7 @@ class RlsLoadSuiteTest {
         "direct_meshguard_round_trips_per_decision", "direct_bucket4j_round_trips_per_decision",
         "direct_meshguard_commands", "direct_bucket4j_commands", "direct_denied", "errors", "redis_store_errors",
         "outstanding", "keys", "measure_s", "redis_version", "java_version", "cpus"));
-    assertThat(names(figures)).containsExactlyElementsOf(expected);
+    assertThat(SuiteRun.names(figures)).containsExactlyElementsOf(expected);
     for (String key : expected) {
       if (key.endsWith("_per_sec") || key.endsWith("_us") || key.endsWith("_per_request")
           || key.endsWith("_per_decision") || key.equals("open_loop_rate")) {
@@ -92,7 +78,7 @@ class RlsLoadSuiteTest {
         .as("Bucket4j's compare-and-swap: a GET, then a script").isGreaterThanOrEqualTo(2.0);
 
     JsonNode ratios = json.get("ratios");
-    assertThat(names(ratios)).containsExactly("memory_1_throughput", "memory_1_p50", "memory_1_p99",
+    assertThat(SuiteRun.names(ratios)).containsExactly("memory_1_throughput", "memory_1_p50", "memory_1_p99",
         "redis_1_throughput", "redis_1_p50", "redis_1_p99", "memory_3_throughput", "memory_3_p50", "memory_3_p99",
         "redis_3_throughput", "redis_3_p50", "redis_3_p99", "meshguard_vs_bucket4j");
     ratios.forEach(ratio -> assertThat(ratio.asDouble()).isPositive());
@@ -102,11 +88,5 @@ class RlsLoadSuiteTest {
       assertThat(goal.get("met").asBoolean()).isTrue();
     }
     assertThat(stderr).contains("rls-load: redis-server").contains("rls-load: direct bucket4j");
-  }
-
-  private static List<String> names(JsonNode node) {
-    List<String> names = new ArrayList<>();
-    node.fieldNames().forEachRemaining(names::add);
-    return names;
   }
 }

@@ -24,7 +24,7 @@ import java.util.Set;
  * {@code unlimited}, empty or self {@code replaces}, unknown keys, lists of non-mappings; plus
  * type checks upstream gets from its YAML decoder, and the checks of our extensions.
  */
-final class ConfigCompiler {
+final class ConfigCompiler extends YamlFieldReader {
 
   /**
    * Keys envoyproxy/ratelimit's {@code validKeys} accepts anywhere in a file. Like upstream, a
@@ -41,8 +41,6 @@ final class ConfigCompiler {
   /** Our extensions, valid inside {@code rate_limit} only. */
   private static final Set<String> EXTENSION_KEYS = Set.of("algorithm", "burst", "window");
 
-  private final String source;
-  private final List<ConfigError> errors;
   /** The domain's part of the stats prefix ({@code domain}), cut from every limit's stats key. */
   private int domainPrefixLength;
 
@@ -50,8 +48,7 @@ final class ConfigCompiler {
   record CompiledFile(String domain, int line, int column, DescriptorNode root) {}
 
   private ConfigCompiler(String source, List<ConfigError> errors) {
-    this.source = source;
-    this.errors = errors;
+    super(source, errors, true);
   }
 
   static CompiledFile compile(String source, Node root, List<ConfigError> errors) {
@@ -273,29 +270,6 @@ final class ConfigCompiler {
     return List.of();
   }
 
-  private String string(Node node, String path) {
-    return switch (node) {
-      case Scalar scalar -> scalar.text();
-      case Null ignored -> "";
-      default -> {
-        error(node, path, "must be a string");
-        yield null;
-      }
-    };
-  }
-
-  private boolean bool(Entry entry, String path) {
-    if (entry == null || entry.value() instanceof Null) {
-      return false;
-    }
-    if (entry.value() instanceof Scalar scalar && scalar.isBoolean()) {
-      return Boolean.parseBoolean(scalar.text()) || scalar.text().equalsIgnoreCase("yes")
-          || scalar.text().equalsIgnoreCase("on") || scalar.text().equalsIgnoreCase("y");
-    }
-    error(entry.value(), path, "must be true or false");
-    return false;
-  }
-
   private long integer(Entry entry, String path, long min, long max) {
     if (entry == null || entry.value() instanceof Null) {
       return 0;
@@ -312,19 +286,6 @@ final class ConfigCompiler {
     }
     error(entry.value(), path, "must be an integer between " + min + " and " + max);
     return 0;
-  }
-
-  private static Entry entry(Mapping mapping, String key) {
-    for (Entry e : mapping.entries()) {
-      if (e.key().equals(key)) {
-        return e;
-      }
-    }
-    return null;
-  }
-
-  private void error(Node at, String path, String message) {
-    errors.add(new ConfigError(source, at.line(), at.column(), path, message));
   }
 
   static DescriptorNode emptyNode(RateLimit limit) {

@@ -57,7 +57,7 @@ import java.util.stream.Stream;
  * path; a tenant declared in two files is reported at the second. {@code metadata} may carry the
  * usual {@code namespace}, {@code labels} and {@code annotations}, which are ignored.
  */
-public final class TenantQuotaFiles {
+public final class TenantQuotaFiles extends YamlFieldReader {
 
   public static final String API_VERSION = "meshguard.dev/v1";
   public static final String KIND = "TenantQuota";
@@ -68,12 +68,9 @@ public final class TenantQuotaFiles {
   private static final Set<String> LIMIT_KEYS = Set.of("name", "period", "window", "algorithm", "amount",
       "enforcement");
 
-  private final String source;
-  private final List<ConfigError> errors;
 
   private TenantQuotaFiles(String source, List<ConfigError> errors) {
-    this.source = source;
-    this.errors = errors;
+    super(source, errors, false);
   }
 
   /**
@@ -371,29 +368,6 @@ public final class TenantQuotaFiles {
     }
   }
 
-  private String string(Node node, String path) {
-    return switch (node) {
-      case Scalar scalar when !scalar.isBoolean() -> scalar.text();
-      case Null ignored -> "";
-      default -> {
-        error(node, path, "must be a string");
-        yield null;
-      }
-    };
-  }
-
-  private boolean bool(Entry entry, String path) {
-    if (entry == null || entry.value() instanceof Null) {
-      return false;
-    }
-    if (entry.value() instanceof Scalar scalar && scalar.isBoolean()) {
-      return Boolean.parseBoolean(scalar.text()) || scalar.text().equalsIgnoreCase("yes")
-          || scalar.text().equalsIgnoreCase("on") || scalar.text().equalsIgnoreCase("y");
-    }
-    error(entry.value(), path, "must be true or false");
-    return false;
-  }
-
   private long integer(Node node, String path, long min, long max) {
     if (node instanceof Scalar scalar && !scalar.isBoolean()) {
       try {
@@ -407,18 +381,5 @@ public final class TenantQuotaFiles {
     }
     error(node, path, "must be an integer between " + min + " and " + max);
     return 0;
-  }
-
-  private static Entry entry(Mapping mapping, String key) {
-    for (Entry e : mapping.entries()) {
-      if (e.key().equals(key)) {
-        return e;
-      }
-    }
-    return null;
-  }
-
-  private void error(Node at, String path, String message) {
-    errors.add(new ConfigError(source, at.line(), at.column(), path, message));
   }
 }
