@@ -43,6 +43,7 @@ import java.util.TreeMap;
  *   bundle_poll_interval: 30s           # URL only: conditional GET (If-None-Match)
  *   bundle_ca: bundle-server-ca.pem     # URL only: CAs the server must chain to (default: JDK trust store)
  *   bundle_allow_http: false            # URL only: plain http is refused unless this is true
+ *   jwt: {jwks_timeout: 5s, jwks_cache_ttl: 20m, jwks_stale_if_error: 24h, jwks_min_refresh_interval: 10s, clock_skew: 60s}
  * }</pre>
  *
  * <p>Values of {@code headers_to_add} and {@code metadata} name where the value comes from (see
@@ -96,6 +97,8 @@ import java.util.TreeMap;
  * @param bundleCa CA certificates (PEM) the bundle URL's server must chain to; null: the JDK's
  *     default trust store
  * @param bundleAllowHttp accept a plain {@code http://} bundle URL (the signature is still checked)
+ * @param jwt how {@code RequestAuthentication} is enforced here (JWKS fetching and caching, clock
+ *     skew); null for {@link JwtOptions#DEFAULTS}
  */
 public record AuthzOptions(
     List<Path> policies,
@@ -125,7 +128,8 @@ public record AuthzOptions(
     Path bundleKey,
     @Range(min = "1s", max = "24h") Duration bundlePollInterval,
     Path bundleCa,
-    boolean bundleAllowHttp) {
+    boolean bundleAllowHttp,
+    JwtOptions jwt) {
 
   public static final Path DEFAULT_POLICIES = Path.of("policies", "authz");
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -146,7 +150,7 @@ public record AuthzOptions(
   public static final AuthzOptions DEFAULTS = new AuthzOptions(List.of(DEFAULT_POLICIES), null, DEFAULT_HOST,
       DEFAULT_PORT, DEFAULT_HTTP_PORT, DEFAULT_RELOAD_INTERVAL, null, "", DEFAULT_DENY_STATUS, DEFAULT_DENY_BODY,
       false, Map.of(), List.of(), Map.of(), 0.0, null, InputLimits.DEFAULTS, null, false, DEFAULT_HTTP_PATH_PREFIX, "",
-      false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false);
+      false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false, null);
 
   public AuthzOptions {
     policies = List.copyOf(policies);
@@ -158,6 +162,7 @@ public record AuthzOptions(
     headersToRemove = List.copyOf(headersToRemove);
     metadata = Collections.unmodifiableMap(new TreeMap<>(metadata));
     limits = limits == null ? InputLimits.DEFAULTS : limits;
+    jwt = jwt == null ? JwtOptions.DEFAULTS : jwt;
     bundle = bundle == null || bundle.isBlank() ? null : bundle.strip();
     bundlePollInterval = bundlePollInterval == null ? DEFAULT_BUNDLE_POLL_INTERVAL : bundlePollInterval;
     if (bundlePollInterval.isNegative() || bundlePollInterval.isZero()) {
@@ -217,7 +222,7 @@ public record AuthzOptions(
     this(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry, defaultNamespace, denyStatus,
         denyBody, failOpen, headersToAdd, headersToRemove, metadata, auditAllowSampleRate, trustBundle, limits, tls,
         startWithoutPolicies, DEFAULT_HTTP_PATH_PREFIX, "", false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL,
-        null, false);
+        null, false, null);
   }
 
   /**
@@ -233,7 +238,15 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, httpPathPrefix, httpIdentityHeader,
-        trustXfcc, httpWorkloadHeaders, location, key, pollInterval, ca, allowHttp);
+        trustXfcc, httpWorkloadHeaders, location, key, pollInterval, ca, allowHttp, jwt);
+  }
+
+  public AuthzOptions withJwt(JwtOptions newJwt) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, newJwt);
   }
 
   public AuthzOptions withPolicies(List<Path> paths) {
@@ -241,7 +254,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withPort(int newPort) {
@@ -249,7 +262,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   /** @param newPort 0 picks a free port, {@link #HTTP_DISABLED} turns the HTTP service mode off */
@@ -258,7 +271,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   /** The HTTP service mode's request translation: path prefix and which identity headers are trusted. */
@@ -267,7 +280,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, pathPrefix, identityHeader,
         trustForwardedClientCert, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   /** Whether the HTTP service mode reads the workload from {@code x-meshguard-namespace}/{@code -labels}. */
@@ -276,7 +289,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, trusted,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withDefaultNamespace(String namespace) {
@@ -284,7 +297,7 @@ public record AuthzOptions(
         namespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withMeshConfig(Path file) {
@@ -292,7 +305,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withWorkloadRegistry(Path file) {
@@ -300,7 +313,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withResponses(Map<String, String> add, List<String> remove, Map<String, String> meta) {
@@ -308,7 +321,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, add, remove, meta,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withAuditAllowSampleRate(double rate) {
@@ -316,7 +329,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         rate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withTrustBundle(Path file) {
@@ -324,7 +337,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, file, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withLimits(InputLimits newLimits) {
@@ -332,7 +345,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, newLimits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withTls(DecisionTls newTls) {
@@ -340,7 +353,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, newTls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withFailOpen(boolean open) {
@@ -348,7 +361,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, open, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withStartWithoutPolicies(boolean start) {
@@ -356,7 +369,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, start, httpPathPrefix, httpIdentityHeader, trustXfcc,
         httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   public AuthzOptions withReloadInterval(Duration interval) {
@@ -364,7 +377,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
   }
 
   /**

@@ -105,7 +105,7 @@ public final class AuthzServer implements AutoCloseable, Component {
     this.clock = clock;
     this.live = new AtomicReference<>(new AuthzService.Live(null, null, null));
     this.metrics = new AuthzMetrics(registry);
-    this.service = new AuthzService(options, live::get, clock, metrics, audit, custom);
+    this.service = new AuthzService(options, live::get, clock, metrics, audit, custom, options.jwt());
   }
 
   /**

@@ -41,6 +41,25 @@ class AuthzBundleOptionsTest {
   }
 
   @Test
+  void jwtSettingsBindAndWhatIsLeftOutKeepsItsDefault() throws Exception {
+    assertThat(new ConfigOptions().load(AuthzServerConfig.DEFAULTS, Map.of()).authz().jwt())
+        .isEqualTo(dev.meshguard.authz.JwtOptions.DEFAULTS);
+    Path config = dir.resolve("jwt.yaml");
+    Files.writeString(config, """
+        authz:
+          jwt:
+            jwks_timeout: 2s
+            clock_skew: 0s
+        """);
+    ConfigOptions options = new ConfigOptions();
+    options.configFile = config;
+    dev.meshguard.authz.JwtOptions jwt = options.load(AuthzServerConfig.DEFAULTS, Map.of()).authz().jwt();
+    assertThat(jwt.jwksTimeout()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(jwt.clockSkew()).isZero();
+    assertThat(jwt.jwksCacheTtl()).isEqualTo(dev.meshguard.authz.JwtOptions.DEFAULT_JWKS_CACHE_TTL);
+  }
+
+  @Test
   void defaultsHaveNoBundleAndPollEveryThirtySeconds() throws Exception {
     AuthzServerConfig loaded = new ConfigOptions().load(AuthzServerConfig.DEFAULTS, Map.of());
     assertThat(loaded.authz().bundle()).isNull();
