@@ -45,6 +45,9 @@ import java.util.Objects;
  * record the change, the answer is 500 (the change itself stays made: the store has no
  * transaction to roll back into, so the caller is told to look).
  *
+ * <p>Creating the API also serves it as {@code meshguard.quota.v1.QuotaService} on the server's
+ * gRPC port ({@link QuotaGrpcService}), where the token is always required.
+ *
  * <p>The token is read once, when the API is created, and compared in constant time
  * ({@link MessageDigest#isEqual}); it is never logged nor echoed.
  */
@@ -112,7 +115,9 @@ public final class QuotaAdminApi implements HttpHandler {
       }
       token = text.getBytes(StandardCharsets.UTF_8);
     }
-    return new QuotaAdminApi(server.quotaStore(), server.engine(), clock, token, listener);
+    QuotaAdminApi api = new QuotaAdminApi(server.quotaStore(), server.engine(), clock, token, listener);
+    server.quotaGrpc().enable(api); // the same operations on the gRPC port, token only
+    return api;
   }
 
   /** An API error: status, message and the field at fault (null when none). */
@@ -128,9 +133,11 @@ public final class QuotaAdminApi implements HttpHandler {
     }
   }
 
-  private record Caller(String identity, String sourceIp) {}
+  /** Who called: {@value #CALLER_TOKEN} or {@value #CALLER_LOCAL}, and from where. */
+  record Caller(String identity, String sourceIp) {}
 
-  private record Reply(int status, String json) {}
+  /** An answer: HTTP status and JSON document. */
+  record Reply(int status, String json) {}
 
   @Override
   public void handle(HttpExchange exchange) throws IOException {
@@ -182,7 +189,23 @@ public final class QuotaAdminApi implements HttpHandler {
       }
       return new Caller(CALLER_LOCAL, sourceIp);
     }
-    String header = exchange.getRequestHeaders().getFirst("Authorization");
+    return bearer(exchange.getRequestHeaders().getFirst("Authorization"), sourceIp);
+  }
+
+  /** Whether a token is configured (the gRPC service refuses every call without one). */
+  boolean tokenConfigured() {
+    return token != null;
+  }
+
+  /**
+   * Checks an {@code Authorization} header value against the token (constant time).
+   *
+   * @throws ApiException 401 when it is missing or wrong, or no token is configured
+   */
+  Caller bearer(String header, String sourceIp) throws ApiException {
+    if (token == null) {
+      throw new ApiException(401, null, "no token is configured (ratelimit.quota.api_token_file)");
+    }
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       throw new ApiException(401, null, "a bearer token is required (Authorization: Bearer ...)");
     }
@@ -220,12 +243,7 @@ public final class QuotaAdminApi implements HttpHandler {
     }
     if (parts.length == 2 && parts[1].equals("usage")) {
       requireMethod(method, "GET");
-      QuotaOutcome usage = engine.quotaUsage(tenant);
-      TenantQuota applicable = store.snapshot().applicable(tenant);
-      if (usage == null || applicable == null) {
-        throw noQuota(tenant);
-      }
-      return new Reply(200, usageJson(tenant, applicable, usage).toString());
+      return usage(tenant);
     }
     if (parts.length == 2 && parts[1].equals("reset")) {
       requireMethod(method, "POST");
@@ -244,7 +262,16 @@ public final class QuotaAdminApi implements HttpHandler {
     return new ApiException(404, "tenant", "no quota applies to tenant '" + tenant + "'");
   }
 
-  private Reply get(String tenant) throws ApiException {
+  Reply usage(String tenant) throws ApiException {
+    QuotaOutcome usage = engine.quotaUsage(tenant);
+    TenantQuota applicable = store.snapshot().applicable(tenant);
+    if (usage == null || applicable == null) {
+      throw noQuota(tenant);
+    }
+    return new Reply(200, usageJson(tenant, applicable, usage).toString());
+  }
+
+  Reply get(String tenant) throws ApiException {
     TenantQuota quota = store.snapshot().get(tenant);
     if (quota == null) {
       throw new ApiException(404, "tenant", "tenant '" + tenant + "' has no quota of its own");
@@ -252,7 +279,7 @@ public final class QuotaAdminApi implements HttpHandler {
     return new Reply(200, QuotaJson.write(quota));
   }
 
-  private Reply put(String tenant, String body, boolean force, Caller caller) throws ApiException {
+  Reply put(String tenant, String body, boolean force, Caller caller) throws ApiException {
     TenantQuota quota = QuotaRequests.parse(tenant, body);
     TenantQuota before;
     try {
@@ -266,7 +293,7 @@ public final class QuotaAdminApi implements HttpHandler {
     return new Reply(before == null ? 201 : 200, after);
   }
 
-  private Reply delete(String tenant, boolean force, Caller caller) throws ApiException {
+  Reply delete(String tenant, boolean force, Caller caller) throws ApiException {
     TenantQuota before;
     try {
       before = store.delete(tenant, force);
@@ -281,7 +308,7 @@ public final class QuotaAdminApi implements HttpHandler {
     return new Reply(200, json);
   }
 
-  private Reply reset(String tenant, Caller caller) throws ApiException {
+  Reply reset(String tenant, Caller caller) throws ApiException {
     TenantQuota applicable = store.snapshot().applicable(tenant);
     QuotaOutcome before = engine.quotaUsage(tenant);
     if (applicable == null || before == null) {
@@ -304,18 +331,8 @@ public final class QuotaAdminApi implements HttpHandler {
 
   private Reply list(String query) throws ApiException {
     String aboveText = parameter(query, "above");
-    QuotaSnapshot snapshot = store.snapshot();
-    ObjectNode root = JSON.createObjectNode();
-    ArrayNode tenants = root.putArray("tenants");
     if (aboveText == null) {
-      for (TenantQuota quota : snapshot.quotas()) {
-        ObjectNode t = tenants.addObject();
-        t.put("tenant", quota.tenant());
-        t.put("managed_by", quota.managedBy().configName());
-        t.put("unlimited", quota.unlimited());
-        t.put("limits", quota.limits().size());
-      }
-      return new Reply(200, root.toString());
+      return listAll();
     }
     double above;
     try {
@@ -323,11 +340,31 @@ public final class QuotaAdminApi implements HttpHandler {
     } catch (NumberFormatException e) {
       above = Double.NaN;
     }
-    if (!(above >= 0)) {
-      throw new ApiException(400, "above", "above must be a ratio of at least 0 (0.8 is 80%), found '"
-          + aboveText + "'");
+    return listAbove(above, aboveText);
+  }
+
+  Reply listAll() {
+    ObjectNode root = JSON.createObjectNode();
+    ArrayNode tenants = root.putArray("tenants");
+    for (TenantQuota quota : store.snapshot().quotas()) {
+      ObjectNode t = tenants.addObject();
+      t.put("tenant", quota.tenant());
+      t.put("managed_by", quota.managedBy().configName());
+      t.put("unlimited", quota.unlimited());
+      t.put("limits", quota.limits().size());
     }
+    return new Reply(200, root.toString());
+  }
+
+  Reply listAbove(double above, String asGiven) throws ApiException {
+    if (!(above >= 0) || Double.isInfinite(above)) {
+      throw new ApiException(400, "above", "above must be a ratio of at least 0 (0.8 is 80%), found '"
+          + asGiven + "'");
+    }
+    QuotaSnapshot snapshot = store.snapshot();
+    ObjectNode root = JSON.createObjectNode();
     root.put("above", above);
+    ArrayNode tenants = root.putArray("tenants");
     // Tenants without a quota of their own (counted on the default quota) are not known here:
     // the store keeps definitions, not the tenants seen.
     for (TenantQuota quota : snapshot.quotas()) {

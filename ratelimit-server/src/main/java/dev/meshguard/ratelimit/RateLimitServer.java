@@ -89,6 +89,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private final String storeName;
   private final RateLimitEngine engine;
   private final RateLimitService service;
+  private final QuotaGrpcService quotaGrpc = new QuotaGrpcService();
   private final Object pollLock = new Object();
   private String lastSeenHash; // guarded by pollLock
   private GrpcServer grpc;
@@ -172,6 +173,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
           .bindAddress(options.host())
           .port(options.port())
           .addService(server.service)
+          .addService(server.quotaGrpc.definition())
           .start();
     } catch (IOException | RuntimeException e) {
       server.store.close();
@@ -298,6 +300,11 @@ public final class RateLimitServer implements AutoCloseable, Component {
   /** The quota store: where the admin API reads and changes tenant quotas. */
   public QuotaStore quotaStore() {
     return quotaStore;
+  }
+
+  /** The gRPC quota service, refusing calls until {@link QuotaAdminApi#create} enables it. */
+  QuotaGrpcService quotaGrpc() {
+    return quotaGrpc;
   }
 
   /** The engine deciding requests (for usage reads: {@link RateLimitEngine#quotaUsage}). */
