@@ -81,7 +81,8 @@ class MainTest {
 
   @Test
   void benchRunKnowsEverySuite() {
-    assertThat(Main.suites()).extracting(Suite::name).containsExactly("audit-write", "policy-eval", "ca-issue", "authz-load");
+    assertThat(Main.suites()).extracting(Suite::name).containsExactly("audit-write", "policy-eval", "ca-issue", "authz-load",
+        "quota");
   }
 
   @Test
