@@ -165,6 +165,21 @@ class QuotaCommandTest {
     assertThat(run("quota", "get", "hooli")).isEqualTo(1);
     assertThat(err.toString()).contains("(404)").contains("no quota of its own");
 
+    java.net.http.HttpResponse<String> status = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + admin.endpoint() + "/status")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    JsonNode quotaComponent = null;
+    for (JsonNode component : JSON.readTree(status.body()).path("components")) {
+      if (component.path("component").asText().equals("quota")) {
+        quotaComponent = component;
+      }
+    }
+    assertThat(quotaComponent).as(status.body()).isNotNull();
+    assertThat(quotaComponent.path("endpoints").path("tenants").asText()).as("acme, globex, initech").isEqualTo("3");
+    assertThat(quotaComponent.path("endpoints").path("http").asText()).endsWith("/v1/quotas");
+    assertThat(quotaComponent.path("loaded_at").asText()).as("the start's import").isNotEmpty();
+    assertThat(quotaComponent.has("last_error")).isFalse();
+
     List<StoredEvent> changes = changes();
     assertThat(changes).extracting(e -> e.event().outcome() + " " + e.event().object().descriptors())
         .containsExactly("create tenant=acme", "reset tenant=acme", "replace tenant=acme", "create tenant=globex",
