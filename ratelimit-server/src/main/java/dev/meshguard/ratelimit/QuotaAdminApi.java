@@ -403,7 +403,10 @@ public final class QuotaAdminApi implements HttpHandler {
       l.put("used", used);
       l.put("remaining", Math.max(0, amount - used));
       l.put("percent", amount == 0 ? (used > 0 ? 100.0 : 0.0) : Math.round(ratio * 1000) / 10.0);
-      l.put("resets_at", Instant.ofEpochMilli(now + limit.resetMillis()).toString());
+      // To the second: every period ends on a whole second (calendar periods at midnight or on the
+      // hour, windows aligned to Unix time), and the store measured resetMillis at its own "now",
+      // a millisecond or so before ours.
+      l.put("resets_at", Instant.ofEpochSecond(Math.round((now + limit.resetMillis()) / 1000.0)).toString());
     }
     doc.put("max_ratio", Double.isInfinite(maxRatio) ? Double.MAX_VALUE : maxRatio);
     return doc;
