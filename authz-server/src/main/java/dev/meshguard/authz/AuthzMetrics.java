@@ -14,7 +14,9 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code meshguard_authz_check_duration_seconds} (server-side latency histogram),
  * {@code meshguard_authz_workload_resolution_failures_total},
  * {@code meshguard_authz_input_rejected_total{limit}}, {@code meshguard_authz_peer_certificate_rejected_total},
- * {@code meshguard_authz_internal_errors_total}; reload counters are registered by the server.
+ * {@code meshguard_authz_internal_errors_total},
+ * {@code meshguard_authz_jwks_fetches_total{outcome}} (success, error, timeout, invalid),
+ * {@code meshguard_authz_jwt_rejected_total}; reload counters are registered by the server.
  *
  * <p>Per-policy counters are created once per (outcome, policy) and cached; the number of series
  * is bounded by {@link #MAX_POLICY_SERIES}, past which decisions count under {@code policy="other"}.
@@ -32,6 +34,8 @@ final class AuthzMetrics {
   private final Counter certificateRejected;
   private final LongAdder internalErrors = new LongAdder();
   private final ConcurrentHashMap<String, Counter> inputRejected = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> jwksFetches = new ConcurrentHashMap<>();
+  private final Counter jwtRejected;
 
   AuthzMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -46,6 +50,8 @@ final class AuthzMetrics {
     this.certificateRejected = Counter.builder("meshguard.authz.peer.certificate.rejected")
         .description("Checks denied because source.certificate did not verify or match source.principal")
         .register(registry);
+    this.jwtRejected = Counter.builder("meshguard.authz.jwt.rejected")
+        .description("Checks answered 401/403 because a JWT failed RequestAuthentication").register(registry);
     io.micrometer.core.instrument.FunctionCounter.builder("meshguard.authz.internal.errors", internalErrors,
         LongAdder::sum).description("Checks answered by the failure mode after an unexpected error").register(registry);
   }
@@ -79,6 +85,17 @@ final class AuthzMetrics {
     inputRejected.computeIfAbsent(limit, l -> Counter.builder("meshguard.authz.input.rejected")
         .description("Checks denied because the request exceeded an input limit").tag("limit", l)
         .register(registry)).increment();
+  }
+
+  /** One JWKS fetch finished with {@code outcome}: success, error, timeout or invalid. */
+  void jwksFetch(String outcome) {
+    jwksFetches.computeIfAbsent(outcome, o -> Counter.builder("meshguard.authz.jwks.fetches")
+        .description("JWKS fetches from RequestAuthentication jwksUris, by outcome").tag("outcome", o)
+        .register(registry)).increment();
+  }
+
+  void jwtRejected() {
+    jwtRejected.increment();
   }
 
   void internalError() {

@@ -19,7 +19,7 @@ import java.util.TreeMap;
  *   mesh_config: mesh-config.yaml       # Istio MeshConfig (root namespace, trust domain, providers)
  *   host: 127.0.0.1
  *   port: 9191                          # gRPC ext_authz (envoy.service.auth.v3.Authorization)
- *   http_port: 9192                     # the HTTP service mode (served by the HTTP front end)
+ *   http_port: 9192                     # the HTTP service mode; 0: a free port, -1: off
  *   reload_interval: 2s
  *   workload_registry: workloads.yaml   # pod IPs / CIDRs -> namespace, labels, service account
  *   default_namespace: ""               # namespace of a workload nothing resolves; empty: deny
@@ -34,6 +34,10 @@ import java.util.TreeMap;
  *   limits: {max_headers: 200, max_header_bytes: 65536, max_path_bytes: 8192, max_request_bytes: 1048576}
  *   tls: {cert_file: ..., key_file: ..., trust_bundle_file: ..., allowed_peers: [spiffe://cluster.local/ns/istio-system/*]}
  *   start_without_policies: false
+ *   http_path_prefix: /authz            # HTTP mode: GET /authz/api/x decides GET /api/x
+ *   http_identity_header: ""            # HTTP mode: header carrying the caller's SPIFFE ID (trusted!)
+ *   trust_xfcc: false                   # HTTP mode: source.principal from x-forwarded-client-cert
+ *   http_workload_headers: false        # HTTP mode: the workload from x-meshguard-namespace/-labels (trusted!)
  *   bundle: https://bundles.example/authz.zip  # or a bundle directory / ZIP file; replaces policies
  *   bundle_key: bundle-signing.pub.pem  # required with bundle: the signature must verify
  *   bundle_poll_interval: 30s           # URL only: conditional GET (If-None-Match)
@@ -50,7 +54,8 @@ import java.util.TreeMap;
  * @param meshConfig the Istio MeshConfig YAML; null for Istio's defaults
  * @param host the gRPC bind address
  * @param port the gRPC port; 0 picks a free one
- * @param httpPort the HTTP service mode's port (not served by this module)
+ * @param httpPort the HTTP service mode's port (Envoy {@code http_service}, nginx {@code auth_request},
+ *     Traefik forward-auth); 0 picks a free one, -1 turns the mode off
  * @param reloadInterval how often the policy files, mesh config, registry and trust bundle are polled
  * @param workloadRegistry the workload registry YAML ({@link WorkloadRegistry}); null for none
  * @param defaultNamespace the namespace of a request whose workload nothing resolves; empty
@@ -68,6 +73,20 @@ import java.util.TreeMap;
  * @param tls mTLS on the decision port; null for plaintext
  * @param startWithoutPolicies serve (NOT_SERVING, denying every request) when the policies do not
  *     load at start, instead of refusing to start
+ * @param httpPathPrefix the HTTP service mode decides the request line's path after this prefix
+ *     ({@code GET /authz/api/x} decides {@code GET /api/x}); a request at the prefix itself is
+ *     decided from {@code X-Original-URI}/{@code X-Original-Method} (nginx) or
+ *     {@code X-Forwarded-Uri/Method/Host/Proto} (Traefik); empty: the whole request line
+ * @param httpIdentityHeader a header the proxy sets from the peer certificate's URI SAN (e.g. a
+ *     SPIFFE ID), read as {@code source.principal} in the HTTP service mode; empty: none. Only set it
+ *     when the proxy overwrites the header on every request: a client could send it otherwise
+ * @param trustXfcc whether the HTTP service mode reads {@code source.principal} from Envoy's
+ *     {@code x-forwarded-client-cert} ({@code URI=} of its last element); the same caveat applies
+ * @param httpWorkloadHeaders whether the HTTP service mode takes the workload the request is for
+ *     from {@code x-meshguard-namespace} and {@code x-meshguard-labels} ({@code k=v,k=v}), as the
+ *     gRPC mode takes it from Envoy's per-route {@code context_extensions}: the proxy sets them per
+ *     location (nginx {@code proxy_set_header} in the {@code auth_request} location). Off by default,
+ *     with the same caveat; when off or absent, {@code default_namespace} names the workload
  * @param bundle a signed policy bundle to load instead of {@code policies}: a bundle directory, a
  *     ZIP file of one, or an {@code https://} URL serving the ZIP; null for none
  * @param bundleKey the public key (PEM) a bundle's signature must verify with; required with
@@ -83,7 +102,7 @@ public record AuthzOptions(
     Path meshConfig,
     @NotBlank String host,
     @Range(min = "0", max = "65535") int port,
-    @Range(min = "0", max = "65535") int httpPort,
+    @Range(min = "-1", max = "65535") int httpPort,
     @Range(min = "10ms", max = "1h") Duration reloadInterval,
     Path workloadRegistry,
     String defaultNamespace,
@@ -98,6 +117,10 @@ public record AuthzOptions(
     InputLimits limits,
     DecisionTls tls,
     boolean startWithoutPolicies,
+    String httpPathPrefix,
+    String httpIdentityHeader,
+    boolean trustXfcc,
+    boolean httpWorkloadHeaders,
     String bundle,
     Path bundleKey,
     @Range(min = "1s", max = "24h") Duration bundlePollInterval,
@@ -109,6 +132,10 @@ public record AuthzOptions(
   /** The port Istio's examples and OPA-Envoy use for ext_authz gRPC. */
   public static final int DEFAULT_PORT = 9191;
   public static final int DEFAULT_HTTP_PORT = 9192;
+  /** {@link #httpPort()} value that turns the HTTP service mode off. */
+  public static final int HTTP_DISABLED = -1;
+  /** Where the HTTP service mode expects the original request line: {@code GET /authz/api/x} decides {@code GET /api/x}. */
+  public static final String DEFAULT_HTTP_PATH_PREFIX = "/authz";
   public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(2);
   /** What Envoy's RBAC filter answers, so a deny looks the same with or without meshguard. */
   public static final String DEFAULT_DENY_BODY = "RBAC: access denied";
@@ -118,8 +145,8 @@ public record AuthzOptions(
 
   public static final AuthzOptions DEFAULTS = new AuthzOptions(List.of(DEFAULT_POLICIES), null, DEFAULT_HOST,
       DEFAULT_PORT, DEFAULT_HTTP_PORT, DEFAULT_RELOAD_INTERVAL, null, "", DEFAULT_DENY_STATUS, DEFAULT_DENY_BODY,
-      false, Map.of(), List.of(), Map.of(), 0.0, null, InputLimits.DEFAULTS, null, false, null, null,
-      DEFAULT_BUNDLE_POLL_INTERVAL, null, false);
+      false, Map.of(), List.of(), Map.of(), 0.0, null, InputLimits.DEFAULTS, null, false, DEFAULT_HTTP_PATH_PREFIX, "",
+      false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false);
 
   public AuthzOptions {
     policies = List.copyOf(policies);
@@ -141,6 +168,21 @@ public record AuthzOptions(
     }
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be between 0 and 65535, found " + port);
+    }
+    if (httpPort < HTTP_DISABLED || httpPort > 65535) {
+      throw new IllegalArgumentException("httpPort must be between -1 (off) and 65535, found " + httpPort);
+    }
+    httpPathPrefix = httpPathPrefix == null ? "" : httpPathPrefix;
+    if (httpPathPrefix.endsWith("/")) {
+      httpPathPrefix = httpPathPrefix.substring(0, httpPathPrefix.length() - 1);
+    }
+    if (!httpPathPrefix.isEmpty() && (!httpPathPrefix.startsWith("/") || httpPathPrefix.contains("?"))) {
+      throw new IllegalArgumentException("httpPathPrefix must be empty or a path starting with /, found \""
+          + httpPathPrefix + "\"");
+    }
+    httpIdentityHeader = httpIdentityHeader == null ? "" : httpIdentityHeader.toLowerCase(java.util.Locale.ROOT);
+    if (!httpIdentityHeader.isEmpty()) {
+      HeaderNames.check("http_identity_header", httpIdentityHeader);
     }
     if (reloadInterval.isNegative() || reloadInterval.isZero()) {
       throw new IllegalArgumentException("reloadInterval must be positive, found " + reloadInterval);
@@ -174,7 +216,8 @@ public record AuthzOptions(
       boolean startWithoutPolicies) {
     this(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry, defaultNamespace, denyStatus,
         denyBody, failOpen, headersToAdd, headersToRemove, metadata, auditAllowSampleRate, trustBundle, limits, tls,
-        startWithoutPolicies, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false);
+        startWithoutPolicies, DEFAULT_HTTP_PATH_PREFIX, "", false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL,
+        null, false);
   }
 
   /**
@@ -189,14 +232,15 @@ public record AuthzOptions(
   public AuthzOptions withBundle(String location, Path key, Duration pollInterval, Path ca, boolean allowHttp) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, location, key, pollInterval, ca,
-        allowHttp);
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, httpPathPrefix, httpIdentityHeader,
+        trustXfcc, httpWorkloadHeaders, location, key, pollInterval, ca, allowHttp);
   }
 
   public AuthzOptions withPolicies(List<Path> paths) {
     return new AuthzOptions(paths, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -204,6 +248,42 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, newPort, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+  }
+
+  /** @param newPort 0 picks a free port, {@link #HTTP_DISABLED} turns the HTTP service mode off */
+  public AuthzOptions withHttpPort(int newPort) {
+    return new AuthzOptions(policies, meshConfig, host, port, newPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+  }
+
+  /** The HTTP service mode's request translation: path prefix and which identity headers are trusted. */
+  public AuthzOptions withHttpMode(String pathPrefix, String identityHeader, boolean trustForwardedClientCert) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, pathPrefix, identityHeader,
+        trustForwardedClientCert, httpWorkloadHeaders,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+  }
+
+  /** Whether the HTTP service mode reads the workload from {@code x-meshguard-namespace}/{@code -labels}. */
+  public AuthzOptions withHttpWorkloadHeaders(boolean trusted) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, trusted,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
+  }
+
+  public AuthzOptions withDefaultNamespace(String namespace) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        namespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -211,6 +291,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, file, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -218,6 +299,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, file,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -225,6 +307,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, add, remove, meta,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -232,6 +315,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         rate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -239,6 +323,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, file, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -246,6 +331,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, newLimits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -253,6 +339,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, newTls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -260,13 +347,15 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, open, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
   public AuthzOptions withStartWithoutPolicies(boolean start) {
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, start,
+        auditAllowSampleRate, trustBundle, limits, tls, start, httpPathPrefix, httpIdentityHeader, trustXfcc,
+        httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 
@@ -274,6 +363,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, interval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
         bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp);
   }
 

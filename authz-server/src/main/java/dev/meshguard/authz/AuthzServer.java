@@ -37,8 +37,9 @@ import java.util.stream.Stream;
 
 /**
  * The ext_authz server: {@link AuthzService} on a {@link GrpcServer} (health, reflection,
- * optional mTLS with a SPIFFE ID allow-list), the policy reload loop, and the {@code authz}
- * component of {@code /status}.
+ * optional mTLS with a SPIFFE ID allow-list), the HTTP service mode ({@link HttpAuthzServer} on
+ * {@link AuthzOptions#httpPort()}, same service, same TLS and allow-list), the policy reload loop,
+ * and the {@code authz} component of {@code /status} (endpoints {@code grpc} and {@code http}).
  *
  * <h2>Reload</h2>
  * Every {@link AuthzOptions#reloadInterval()} the scheduler hashes the policy files and the mesh
@@ -90,6 +91,7 @@ public final class AuthzServer implements AutoCloseable, Component {
   private String registryHash; // guarded by pollLock
   private String bundleHash; // guarded by pollLock
   private GrpcServer grpc;
+  private HttpAuthzServer http;
   private TlsContext tls;
   private ScheduledFuture<?> poll;
   private CustomProviderClients customProviders;
@@ -174,7 +176,15 @@ public final class AuthzServer implements AutoCloseable, Component {
         builder.tls(server.tls);
       }
       server.grpc = builder.start();
+      if (options.httpPort() != AuthzOptions.HTTP_DISABLED) {
+        server.http = HttpAuthzServer.start(options, server.service, clock, server.tls, options.tls() == null
+            ? SpiffeIdAllowList.ANY_AUTHENTICATED
+            : SpiffeIdAllowList.parse("authz.tls.allowed_peers", options.tls().allowedPeers()));
+      }
     } catch (IOException | ConfigException | RuntimeException e) {
+      if (server.grpc != null) {
+        server.grpc.close();
+      }
       if (server.tls != null) {
         server.tls.close();
       }
@@ -192,7 +202,8 @@ public final class AuthzServer implements AutoCloseable, Component {
           TimeUnit.NANOSECONDS);
     }
     PolicySnapshot snapshot = server.live.get().snapshot();
-    LOG.log(Level.INFO, "authz server on {0}: {1}", server.endpoint(), snapshot == null
+    LOG.log(Level.INFO, "authz server on {0}{1}: {2}", server.endpoint(),
+        server.http == null ? "" : " (HTTP service mode on " + server.httpEndpoint() + ")", snapshot == null
         ? "no policies loaded (" + server.lastError.get() + ")"
         : snapshot.policyCount() + " policies from " + server.source() + " (revision " + snapshot.revision() + ")");
     return server;
@@ -221,6 +232,9 @@ public final class AuthzServer implements AutoCloseable, Component {
       reloadFailures.increment();
       lastError.set("no policies loaded: " + render(e));
       LOG.log(Level.WARNING, "authz " + lastError.get());
+    }
+    if (snapshot != null) {
+      service.prefetchJwks(snapshot);
     }
     live.set(new AuthzService.Live(snapshot, registry, certificates));
   }
@@ -283,6 +297,7 @@ public final class AuthzServer implements AutoCloseable, Component {
   /** Serves {@code next} from now on (caller holds pollLock). */
   private void install(PolicySnapshot next) {
     boolean first = live.get().snapshot() == null;
+    service.prefetchJwks(next); // keys start loading before the revision serves
     update(l -> new AuthzService.Live(next, l.registry(), l.certificates()));
     lastError.set(null);
     reloads.increment();
@@ -402,6 +417,20 @@ public final class AuthzServer implements AutoCloseable, Component {
     return address.getAddress().getHostAddress() + ":" + address.getPort();
   }
 
+  /** The HTTP service mode's port (the real one when 0 was asked for), or -1 when it is off. */
+  public int httpPort() {
+    return http == null ? AuthzOptions.HTTP_DISABLED : http.address().getPort();
+  }
+
+  /** {@code host:port} of the HTTP service mode, or null when it is off. */
+  public String httpEndpoint() {
+    if (http == null) {
+      return null;
+    }
+    InetSocketAddress address = http.address();
+    return address.getAddress().getHostAddress() + ":" + address.getPort();
+  }
+
   /** The policies serving now, or null before any loaded. */
   public PolicySnapshot snapshot() {
     return live.get().snapshot();
@@ -426,7 +455,8 @@ public final class AuthzServer implements AutoCloseable, Component {
   @Override
   public ComponentStatus status() {
     PolicySnapshot s = snapshot();
-    Map<String, String> endpoints = Map.of("grpc", endpoint());
+    Map<String, String> endpoints = http == null ? Map.of("grpc", endpoint())
+        : Map.of("grpc", endpoint(), "http", httpEndpoint());
     if (s == null) {
       return ComponentStatus.notReady(COMPONENT, "no policies loaded", null, endpoints).withLastError(lastError.get());
     }
@@ -455,11 +485,17 @@ public final class AuthzServer implements AutoCloseable, Component {
         .register(registry);
   }
 
-  /** Stops polling, then drains the gRPC server (NOT_SERVING at once) for up to its default grace. */
+  /**
+   * Stops polling, closes the HTTP service mode's port, then drains the gRPC server (NOT_SERVING
+   * at once) for up to its default grace.
+   */
   @Override
   public void close() {
     if (poll != null) {
       poll.cancel(false);
+    }
+    if (http != null) {
+      http.close();
     }
     if (bundlePoll != null) {
       bundlePoll.cancel(false);

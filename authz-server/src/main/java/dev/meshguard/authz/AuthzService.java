@@ -57,6 +57,9 @@ import java.util.function.Supplier;
  *       {@code destination.principal}; else the configured default namespace; else deny, saying so;
  *   <li>{@code source.certificate}, when sent: it must verify and its URI SAN equal
  *       {@code source.principal}, else deny;
+ *   <li>RequestAuthentication ({@link JwtAuthenticator}), unless Envoy's jwt_authn already sent a
+ *       verified payload: an invalid token answers 401 (gRPC UNAUTHENTICATED), a valid one becomes
+ *       the request's JWT payload and adds its upstream headers on allow;
  *   <li>the policy engine's decision (CUSTOM, DENY, ALLOW; AUDIT and dry-run alongside);
  *   <li>metrics, and the audit record for denies, AUDIT matches, dry-run mismatches and sampled allows.
  * </ol>
@@ -94,9 +97,16 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
   private final List<Map.Entry<String, ValueSource>> headersToAdd;
   private final List<Map.Entry<String, ValueSource>> metadata;
   private final HttpStatus denyStatus;
+  private final JwtAuthenticator jwt;
 
   AuthzService(AuthzOptions options, Supplier<Live> live, Clock clock, AuthzMetrics metrics, DecisionAudit audit,
       CustomProviders custom) {
+    this(options, live, clock, metrics, audit, custom, JwtOptions.DEFAULTS);
+  }
+
+  AuthzService(AuthzOptions options, Supplier<Live> live, Clock clock, AuthzMetrics metrics, DecisionAudit audit,
+      CustomProviders custom, JwtOptions jwtOptions) {
+    this.jwt = new JwtAuthenticator(new JwksCache(jwtOptions, clock, metrics), jwtOptions, clock);
     this.options = options;
     this.live = live;
     this.clock = clock;
@@ -113,6 +123,11 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
     List<Map.Entry<String, ValueSource>> out = new ArrayList<>();
     config.forEach((k, v) -> out.add(Map.entry(k, ValueSource.parse(v))));
     return List.copyOf(out);
+  }
+
+  /** Starts fetching the JWKS of {@code snapshot}'s RequestAuthentications, without waiting. */
+  void prefetchJwks(PolicySnapshot snapshot) {
+    jwt.prefetch(snapshot.engine());
   }
 
   @Override
@@ -134,6 +149,26 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
       String reason = "internal error (" + e.getClass().getSimpleName() + "); failure mode "
           + (allow ? "allows" : "denies");
       return bare(allow, reason, decisionId, request.getAttributes().getRequest().hasHttp());
+    }
+  }
+
+  /**
+   * Denies {@code request} without consulting the policies, counted and audited like any early
+   * deny: the HTTP service mode's refusals of what it cannot translate (malformed or oversized
+   * HTTP, no original request named). {@code limit}, when not null, is counted in
+   * {@code meshguard_authz_input_rejected_total}. Never throws.
+   */
+  CheckResponse refuse(CheckRequest request, String reason, String limit) {
+    long start = clock.nanoTime();
+    String decisionId = EventIds.next(clock);
+    try {
+      if (limit != null) {
+        metrics.inputRejected(limit);
+      }
+      return early(request, start, decisionId, true, reason);
+    } catch (RuntimeException e) {
+      metrics.internalError();
+      return bare(false, reason, decisionId, true);
     }
   }
 
@@ -174,12 +209,21 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
       }
     }
 
+    JwtAuthenticator.Result authn = jwt.authenticate(state.snapshot().engine(), attributes);
+    if (authn.rejected()) {
+      metrics.jwtRejected();
+      return authn.onReject(finish(request, attributes, null, start, decisionId, http,
+          "request authentication failed: " + authn.failure(), state.snapshot().revision()));
+    }
+    attributes = authn.attributes();
+
     CustomDecider decider = custom.forRequest(request, mesh);
     Decision decision = state.snapshot().engine().evaluate(attributes, decider);
     CheckResponse response = finish(request, attributes, decision, start, decisionId, http, null,
         state.snapshot().revision());
     // The CUSTOM providers' own answers (headers, deny status and body) pass through, as in Envoy.
-    return decider instanceof CustomCall call ? call.apply(response, decision) : response;
+    response = decider instanceof CustomCall call ? call.apply(response, decision) : response;
+    return authn.onAllow(response);
   }
 
   /**
@@ -290,7 +334,8 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
     audit.record(new AuditEvent(clock.now(), decisionId, COMPONENT, "decision", "deny",
         new AuditEvent.Subject(emptyToNull(a.getSource().getPrincipal()), null,
             emptyToNull(a.getSource().getAddress().getSocketAddress().getAddress())),
-        http ? new AuditEvent.AuditObject(null, cut(h.getHost()), cut(h.getMethod()), cut(h.getPath()), null, null,
+        http ? new AuditEvent.AuditObject(null, cut(h.getHost()), cut(h.getMethod()),
+            cut(JwtAuthenticator.redactTokens(h.getPath())), null, null,
             null) : null,
         null, reason, nanos / 1000));
     return bare(false, reason, decisionId, http);
@@ -418,7 +463,8 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
     AuditEvent.AuditObject object = attributes.http() == null
         ? new AuditEvent.AuditObject(workload.toString(), null, null, null, null, null, null)
         : new AuditEvent.AuditObject(workload.toString(), cut(attributes.http().host()),
-            cut(attributes.http().method()), cut(attributes.http().path()), null, null, null);
+            cut(attributes.http().method()),
+            cut(JwtAuthenticator.redactTokens(attributes.http().path())), null, null, null);
     AuditEvent.PolicyRef ref = decision == null || decision.policy() == null
         ? new AuditEvent.PolicyRef(null, null, revision)
         : new AuditEvent.PolicyRef(decision.policy(), decision.rule() >= 0 ? Integer.toString(decision.rule()) : null,

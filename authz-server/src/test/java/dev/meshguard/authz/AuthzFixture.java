@@ -93,7 +93,7 @@ final class AuthzFixture implements AutoCloseable {
     Path policyDir = Files.createDirectories(dir.resolve("policies"));
     Path file = policyDir.resolve("shop.yaml");
     Files.writeString(file, policies);
-    return new AuthzFixture(dir, file, options.withPolicies(List.of(policyDir)).withPort(0), audit);
+    return new AuthzFixture(dir, file, options.withPolicies(List.of(policyDir)).withPort(0).withHttpPort(0), audit);
   }
 
   private AuthzFixture(Path dir, Path policyFile, AuthzOptions options, DecisionAudit audit)

@@ -333,7 +333,8 @@ class CustomProviderTest {
     var scheduler = Executors.newSingleThreadScheduledExecutor();
     closing.add(scheduler::shutdownNow);
     AuthzServer server = AuthzServer.start(AuthzOptions.DEFAULTS.withPolicies(List.of(home.resolve("p.yaml")))
-            .withMeshConfig(mesh).withPort(0), AuthzFixture.crypto(), dev.meshguard.core.time.Clock.SYSTEM, scheduler,
+            .withMeshConfig(mesh).withPort(0).withHttpPort(0).withDefaultNamespace("shop"), AuthzFixture.crypto(),
+        dev.meshguard.core.time.Clock.SYSTEM, scheduler,
         new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), event -> { },
         (request, meshConfig) -> provider -> {
           threads.add(Thread.currentThread().getName());
@@ -345,9 +346,15 @@ class CustomProviderTest {
     closing.add(channel::shutdownNow);
     assertThat(AuthorizationGrpc.newBlockingStub(channel).check(get("/orders/1", AuthzFixture.FRONTEND))
         .getStatus().getCode()).isZero();
+    // The HTTP service mode's port: the same provider, reached from its decision threads.
+    var http = java.net.http.HttpClient.newHttpClient();
+    var answer = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + FreePorts.LOOPBACK
+        + ":" + server.httpPort() + "/authz/orders/1")).build(), java.net.http.HttpResponse.BodyHandlers.discarding());
+    assertThat(answer.statusCode()).isEqualTo(200);
     // A blocking provider call on an event loop would stall every connection that loop serves.
-    assertThat(threads).hasSize(1);
+    assertThat(threads).hasSize(2);
     assertThat(threads.get(0)).doesNotContain("meshguard-grpc-worker").doesNotContain("meshguard-grpc-boss");
+    assertThat(threads.get(1)).startsWith("meshguard-authz-http-decider");
   }
 
   @Test

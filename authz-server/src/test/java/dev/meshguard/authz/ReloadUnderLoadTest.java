@@ -134,7 +134,7 @@ class ReloadUnderLoadTest {
     Path policies = Files.createDirectories(dir.resolve("p"));
     Files.writeString(policies.resolve("x.yaml"), broken);
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> AuthzServer.start(
-            AuthzOptions.DEFAULTS.withPolicies(List.of(policies)).withPort(0), AuthzFixture.crypto(),
+            AuthzOptions.DEFAULTS.withPolicies(List.of(policies)).withPort(0).withHttpPort(AuthzOptions.HTTP_DISABLED), AuthzFixture.crypto(),
             dev.meshguard.core.time.Clock.SYSTEM, java.util.concurrent.Executors.newSingleThreadScheduledExecutor(),
             new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), DecisionAudit.NONE))
         .isInstanceOf(dev.meshguard.core.config.ConfigException.class).hasMessageContaining("x.yaml:");

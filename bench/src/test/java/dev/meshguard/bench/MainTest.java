@@ -81,8 +81,8 @@ class MainTest {
 
   @Test
   void benchRunKnowsEverySuite() {
-    assertThat(Main.suites()).extracting(Suite::name).containsExactly("audit-write", "policy-eval", "ca-issue", "authz-load",
-        "quota");
+    assertThat(Main.suites()).extracting(Suite::name)
+        .containsExactly("audit-write", "policy-eval", "ca-issue", "authz-load", "rls-load", "quota");
   }
 
   @Test

@@ -29,7 +29,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "authz", mixinStandardHelpOptions = true,
     description = {"Run Envoy's external authorization service (envoy.service.auth.v3.Authorization) on",
-        "Istio AuthorizationPolicy files, reloading them when they change; Ctrl-C stops."})
+        "Istio AuthorizationPolicy files, reloading them when they change, and its HTTP service mode",
+        "(Envoy http_service, nginx auth_request, Traefik forward-auth); Ctrl-C stops."})
 final class AuthzCommand implements Callable<Integer> {
   @Spec
   private CommandSpec spec;
@@ -59,6 +60,11 @@ final class AuthzCommand implements Callable<Integer> {
       "required with --bundle. A bundle that does not verify is refused; the last good one keeps serving."})
   private Path bundleKey;
 
+  @Option(names = "--http-port", paramLabel = "PORT",
+      description = "HTTP service mode port (Envoy http_service, nginx auth_request, Traefik forward-auth); "
+          + "default 9192, 0 a free port, -1 off.")
+  private Integer httpPort;
+
   @Override
   public Integer call() throws IOException {
     Map<String, String> flags = new LinkedHashMap<>();
@@ -81,6 +87,9 @@ final class AuthzCommand implements Callable<Integer> {
     if (bundleKey != null) {
       flags.put("authz.bundle_key", bundleKey.toString());
     }
+    if (httpPort != null) {
+      flags.put("authz.http_port", httpPort.toString());
+    }
     AuthzServerConfig config;
     Crypto crypto;
     try {
@@ -101,7 +110,8 @@ final class AuthzCommand implements Callable<Integer> {
         config.audit(), runtime::started);
     common.admin().register(server);
     common.audit().append(new AuditEvent(clock.now(), EventIds.next(clock), "authz", "start", "started", null,
-        null, null, "meshguard " + Version.current() + " authz; grpc " + server.endpoint() + ", revision "
+        null, null, "meshguard " + Version.current() + " authz; grpc " + server.endpoint()
+            + (server.httpEndpoint() == null ? "" : ", http " + server.httpEndpoint()) + ", revision "
             + server.revision(), 0), config.audit().durabilityOf("meshguard"));
 
     out.printf("meshguard %s authz (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");

@@ -68,6 +68,13 @@ final class AuthzServers {
         options.bundle() != null ? "bundle " + options.bundle() : options.policies());
     out.printf("  %-10s Envoy: ext_authz grpc_service -> cluster (HTTP/2) at %s, transport_api_version V3%n", "",
         server.endpoint());
+    if (server.httpEndpoint() == null) {
+      out.printf("  %-10s HTTP service mode off (authz.http_port -1)%n", "");
+    } else {
+      out.printf("  %-10s http://%s%s  HTTP service mode: nginx auth_request, Traefik forward-auth, Envoy http_service"
+          + " (path_prefix %s)%n", "", server.httpEndpoint(), options.httpPathPrefix(),
+          options.httpPathPrefix().isEmpty() ? "none" : options.httpPathPrefix());
+    }
     if (server.lastError() != null) {
       out.printf("  %-10s %s%n", "", server.lastError());
     }

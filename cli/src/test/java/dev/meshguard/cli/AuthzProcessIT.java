@@ -79,18 +79,21 @@ class AuthzProcessIT {
     Path policies = Files.createDirectories(tmp.resolve("policies"));
     Files.writeString(policies.resolve("demo.yaml"), policy("GET"));
     Path settings = tmp.resolve("meshguard.yaml");
-    Files.writeString(settings, "authz:\n  reload_interval: 50ms\n  metadata: {tenant: \"header:x-tenant\"}\n");
+    Files.writeString(settings, "authz:\n  reload_interval: 50ms\n  metadata: {tenant: \"header:x-tenant\"}\n"
+        + "  default_namespace: demo\n");
     int adminPort = FreePorts.port();
     int port = FreePorts.port();
+    int httpPort = FreePorts.port();
     Path log = tmp.resolve("authz.log");
     process = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
             "--enable-native-access=ALL-UNNAMED", "-jar", JAR.toAbsolutePath().toString(), "authz",
             "--policies", policies.toString(), "--config", settings.toString(), "--port", Integer.toString(port),
-            "--admin-port", Integer.toString(adminPort), "--audit-dir", tmp.resolve("audit").toString()))
+            "--http-port", Integer.toString(httpPort), "--admin-port", Integer.toString(adminPort), "--audit-dir", tmp.resolve("audit").toString()))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     Await.until(Duration.ofSeconds(30), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
         () -> "meshguard authz to print its banner; log so far:\n" + readQuietly(log));
-    assertThat(Files.readString(log)).contains("authz      grpc://127.0.0.1:" + port + "  1 policies, revision");
+    assertThat(Files.readString(log)).contains("authz      grpc://127.0.0.1:" + port + "  1 policies, revision")
+        .contains("http://127.0.0.1:" + httpPort + "/authz  HTTP service mode");
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     assertThat(HealthGrpc.newBlockingStub(channel).check(HealthCheckRequest.newBuilder()
         .setService("envoy.service.auth.v3.Authorization").build()).getStatus())
@@ -100,6 +103,17 @@ class AuthzProcessIT {
     assertThat(denied.getStatus().getCode()).isEqualTo(7);
     assertThat(denied.getDeniedResponse().getBody()).isEqualTo("RBAC: access denied");
     String deniedId = denied.getDynamicMetadata().getFieldsOrThrow("decision_id").getStringValue();
+    // The HTTP service mode decides the same way (the workload: default_namespace demo).
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      HttpResponse<String> allowed = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
+          + "/authz/x")).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(allowed.statusCode()).isEqualTo(200);
+      HttpResponse<String> refused = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
+          + "/authz/x")).POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(refused.statusCode()).isEqualTo(403);
+      assertThat(refused.body()).isEqualTo("RBAC: access denied");
+    }
 
     Files.writeString(policies.resolve("demo.yaml"), policy("POST"));
     Await.until(Duration.ofSeconds(10), () -> code("POST") == 0, () -> "the edited policy to apply; log:\n"
@@ -109,6 +123,7 @@ class AuthzProcessIT {
     URI status = URI.create("http://127.0.0.1:" + adminPort + "/status");
     Await.until(Duration.ofSeconds(10), () -> get(status).contains("\"last_error\""),
         () -> "/status to show the refused reload; got " + get(status));
+    assertThat(get(status)).contains("\"http\":\"127.0.0.1:" + httpPort + "\"");
     assertThat(get(status)).contains("demo.yaml:5:").contains("\"loaded_at\"").contains("\"component\":\"authz\"");
     assertThat(code("POST")).as("the last good policy keeps serving").isZero();
     String metrics = get(URI.create("http://127.0.0.1:" + adminPort + "/metrics"));

@@ -77,6 +77,18 @@ class RateLimitSettingsConfigTest {
   }
 
   @Test
+  void redisTlsCaIsAFileRelativeToTheConfigFileAndUnsetByDefault() throws Exception {
+    assertThat(load("{}\n", Map.of()).redis().tlsCa()).as("the JVM's trust store").isNull();
+    RateLimitOptions options = load("""
+        ratelimit:
+          store: rediss://redis.example:6380
+          redis:
+            tls_ca: certs/redis-ca.pem
+        """, Map.of());
+    assertThat(options.redis().tlsCa()).isEqualTo(dir.resolve("certs/redis-ca.pem"));
+  }
+
+  @Test
   void mistakesAreRefusedWithTheirPositions() throws Exception {
     assertThatThrownBy(() -> load("""
         ratelimit:

@@ -162,7 +162,8 @@ class UpProcessIT {
     assertThat(Files.readString(log))
         .contains("ratelimit  grpc://127.0.0.1:" + rlsPort + "  2 domains (edge, tenants)")
         .contains("rate_limit_service -> grpc cluster (HTTP/2) at 127.0.0.1:" + rlsPort)
-        .contains("authz      grpc://127.0.0.1:" + authzPort);
+        .contains("authz      grpc://127.0.0.1:" + authzPort)
+        .contains("http://127.0.0.1:" + authzHttpPort + "/authz  HTTP service mode");
     io.grpc.ManagedChannel authz = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", authzPort)
         .usePlaintext().build();
     try {
@@ -174,6 +175,16 @@ class UpProcessIT {
           .getStatus().getCode()).isEqualTo(7);
     } finally {
       authz.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      String status = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/status"))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+      assertThat(status).as("/status lists the authz HTTP service mode")
+          .contains("\"http\":\"127.0.0.1:" + authzHttpPort + "\"");
+      // No default_namespace in up's defaults: the HTTP mode names no workload, so it denies, saying so.
+      HttpResponse<String> unresolved = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + authzHttpPort + "/authz/")).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(unresolved.statusCode()).isEqualTo(403);
     }
 
     io.grpc.ManagedChannel channel = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", rlsPort)
@@ -233,6 +244,7 @@ class UpProcessIT {
   private int caPort;
   private int bundlePort;
   private int authzPort;
+  private int authzHttpPort;
 
   /**
    * {@code up} starts the CA too: on free ports rather than 15012 and 8443, and with its directory
@@ -247,6 +259,8 @@ class UpProcessIT {
     // From the checkout's root the authz server starts too (policies/authz): not on 9191.
     authzPort = freePort();
     builder.environment().put("MESHGUARD_AUTHZ_PORT", Integer.toString(authzPort));
+    authzHttpPort = freePort();
+    builder.environment().put("MESHGUARD_AUTHZ_HTTP_PORT", Integer.toString(authzHttpPort));
     return builder;
   }
 

@@ -9,6 +9,7 @@ import dev.meshguard.policy.model.Action;
 import dev.meshguard.policy.model.AuthorizationPolicy;
 import dev.meshguard.policy.model.Condition;
 import dev.meshguard.policy.model.Position;
+import dev.meshguard.policy.model.RequestAuthentication;
 import dev.meshguard.policy.model.Rule;
 import dev.meshguard.policy.model.TargetRef;
 import java.util.ArrayList;
@@ -45,13 +46,16 @@ public final class PolicyEngine {
   private final Map<String, List<CompiledPolicy>> byNamespace;
   private final int policyCount;
   private final LoadingCache<Workload, WorkloadPolicies> programs;
+  /** RequestAuthentications by namespace, each list sorted by name (the PolicySet's order). */
+  private final Map<String, List<RequestAuthentication>> authentications;
 
   private PolicyEngine(String revision, MeshConfig mesh, Map<String, List<CompiledPolicy>> byNamespace,
-      int policyCount, int maxCachedWorkloads) {
+      int policyCount, int maxCachedWorkloads, Map<String, List<RequestAuthentication>> authentications) {
     this.revision = revision;
     this.mesh = mesh;
     this.byNamespace = byNamespace;
     this.policyCount = policyCount;
+    this.authentications = authentications;
     // Runnable::run: cache maintenance runs on the calling thread, so no pool thread is started.
     this.programs = Caffeine.newBuilder()
         .maximumSize(maxCachedWorkloads)
@@ -113,7 +117,15 @@ public final class PolicyEngine {
       throw new ConfigException(errors);
     }
     byNamespace.replaceAll((ns, list) -> List.copyOf(list));
-    return new PolicyEngine(set.revision(), mesh, Map.copyOf(byNamespace), sorted.size(), maxCachedWorkloads);
+    List<RequestAuthentication> ras = new ArrayList<>(set.requestAuthentications());
+    ras.sort(Comparator.comparing(RequestAuthentication::namespace).thenComparing(RequestAuthentication::name));
+    Map<String, List<RequestAuthentication>> raByNamespace = new LinkedHashMap<>();
+    for (RequestAuthentication r : ras) {
+      raByNamespace.computeIfAbsent(r.namespace(), ns -> new ArrayList<>()).add(r);
+    }
+    raByNamespace.replaceAll((ns, list) -> List.copyOf(list));
+    return new PolicyEngine(set.revision(), mesh, Map.copyOf(byNamespace), sorted.size(), maxCachedWorkloads,
+        Map.copyOf(raByNamespace));
   }
 
   /** The policy's CEL conditions compiled, or null when one failed (errors are added). */
@@ -195,6 +207,45 @@ public final class PolicyEngine {
     return forWorkload(attributes.workload()).explain(attributes, custom);
   }
 
+  /**
+   * The RequestAuthentications that apply to {@code workload}, by the same attachment rules as
+   * AuthorizationPolicies (root namespace: mesh-wide; the workload's namespace; selector or
+   * targetRefs): root-namespace ones first, then by namespace and name. Istio merges the
+   * {@code jwtRules} of all of them into one jwt_authn filter (pilot {@code authn} package,
+   * {@code policy_applier.go}). Not cached: the caller caches what it builds from them.
+   */
+  public List<RequestAuthentication> requestAuthentications(Workload workload) {
+    Objects.requireNonNull(workload, "workload");
+    List<RequestAuthentication> out = new ArrayList<>();
+    String root = mesh.rootNamespace();
+    for (RequestAuthentication r : authentications.getOrDefault(root, List.of())) {
+      if (attaches(r.namespace(), r.selector(), r.targetRefs(), workload)) {
+        out.add(r);
+      }
+    }
+    if (!workload.namespace().equals(root)) {
+      for (RequestAuthentication r : authentications.getOrDefault(workload.namespace(), List.of())) {
+        if (attaches(r.namespace(), r.selector(), r.targetRefs(), workload)) {
+          out.add(r);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Every RequestAuthentication of the policy set, by namespace then name. */
+  public List<RequestAuthentication> requestAuthentications() {
+    List<RequestAuthentication> all = new ArrayList<>();
+    authentications.values().forEach(all::addAll);
+    all.sort(Comparator.comparing(RequestAuthentication::namespace).thenComparing(RequestAuthentication::name));
+    return all;
+  }
+
+  /** Whether any RequestAuthentication was loaded at all (lets callers skip per-request work). */
+  public boolean hasRequestAuthentications() {
+    return !authentications.isEmpty();
+  }
+
   private WorkloadPolicies build(Workload w) {
     List<CompiledPolicy> applicable = new ArrayList<>();
     String root = mesh.rootNamespace();
@@ -225,14 +276,19 @@ public final class PolicyEngine {
    * otherwise takes a policy of its own namespace whose targetRef names its Gateway.
    */
   static boolean attaches(AuthorizationPolicy p, Workload w) {
+    return attaches(p.namespace(), p.selector(), p.targetRefs(), w);
+  }
+
+  private static boolean attaches(String namespace, Map<String, String> selector, List<TargetRef> targetRefs,
+      Workload w) {
     String gatewayName = w.labels().get(Workload.GATEWAY_NAME_LABEL);
-    if (gatewayName == null || p.targetRefs().isEmpty()) {
-      return p.targetRefs().isEmpty() && selected(p.selector(), w.labels());
+    if (gatewayName == null || targetRefs.isEmpty()) {
+      return targetRefs.isEmpty() && selected(selector, w.labels());
     }
-    if (!p.namespace().equals(w.namespace())) {
+    if (!namespace.equals(w.namespace())) {
       return false;
     }
-    for (TargetRef ref : p.targetRefs()) {
+    for (TargetRef ref : targetRefs) {
       boolean sameNamespace = ref.namespace().isEmpty() || ref.namespace().equals(w.namespace());
       if (sameNamespace && ref.group().equals(GATEWAY_API_GROUP) && ref.kind().equals("Gateway")
           && ref.name().equals(gatewayName)) {

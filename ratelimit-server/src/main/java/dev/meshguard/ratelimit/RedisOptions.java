@@ -1,6 +1,7 @@
 package dev.meshguard.ratelimit;
 
 import dev.meshguard.core.config.Range;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -21,6 +22,9 @@ import java.util.Objects;
  *     300 s there too); 0 for none
  * @param clusterRefreshPeriod how often a Redis Cluster's topology is re-read besides when Redis
  *     redirects a command or a node stays unreachable
+ * @param tlsCa for {@code rediss://} stores: a PEM file of the CA certificates that Redis's server
+ *     certificate must chain to (its host name or IP address is checked too); null for the JVM's
+ *     default trust store. Ignored without TLS.
  */
 public record RedisOptions(
     @Range(min = "1ms", max = "1h") Duration commandTimeout,
@@ -28,7 +32,8 @@ public record RedisOptions(
     @Range(min = "1") int requestQueueSize,
     String keyPrefix,
     @Range(min = "0", max = "1h") Duration expirationJitter,
-    @Range(min = "1s", max = "1h") Duration clusterRefreshPeriod) {
+    @Range(min = "1s", max = "1h") Duration clusterRefreshPeriod,
+    Path tlsCa) {
 
   public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofMillis(50);
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofMillis(500);
@@ -38,7 +43,7 @@ public record RedisOptions(
   public static final Duration DEFAULT_CLUSTER_REFRESH_PERIOD = Duration.ofSeconds(10);
 
   public static final RedisOptions DEFAULTS = new RedisOptions(DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
-      DEFAULT_REQUEST_QUEUE_SIZE, DEFAULT_KEY_PREFIX, DEFAULT_EXPIRATION_JITTER, DEFAULT_CLUSTER_REFRESH_PERIOD);
+      DEFAULT_REQUEST_QUEUE_SIZE, DEFAULT_KEY_PREFIX, DEFAULT_EXPIRATION_JITTER, DEFAULT_CLUSTER_REFRESH_PERIOD, null);
 
   public RedisOptions {
     Objects.requireNonNull(commandTimeout, "commandTimeout");
@@ -60,6 +65,12 @@ public record RedisOptions(
     }
   }
 
+  /** Options without a TLS CA file (the JVM's default trust store for {@code rediss://}). */
+  public RedisOptions(Duration commandTimeout, Duration connectTimeout, int requestQueueSize, String keyPrefix,
+      Duration expirationJitter, Duration clusterRefreshPeriod) {
+    this(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter, clusterRefreshPeriod, null);
+  }
+
   private static void positive(Duration d, String name) {
     if (d.isNegative() || d.isZero()) {
       throw new IllegalArgumentException(name + " must be positive, found " + d);
@@ -68,14 +79,22 @@ public record RedisOptions(
 
   public RedisOptions withCommandTimeout(Duration timeout) {
     return new RedisOptions(timeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter,
-        clusterRefreshPeriod);
+        clusterRefreshPeriod, tlsCa);
   }
 
   public RedisOptions withRequestQueueSize(int size) {
-    return new RedisOptions(commandTimeout, connectTimeout, size, keyPrefix, expirationJitter, clusterRefreshPeriod);
+    return new RedisOptions(commandTimeout, connectTimeout, size, keyPrefix, expirationJitter, clusterRefreshPeriod,
+        tlsCa);
   }
 
   public RedisOptions withClusterRefreshPeriod(Duration period) {
-    return new RedisOptions(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter, period);
+    return new RedisOptions(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter, period,
+        tlsCa);
+  }
+
+  /** These options trusting the CA certificates in {@code caFile} (PEM) for {@code rediss://}; null for the JVM's. */
+  public RedisOptions withTlsCa(Path caFile) {
+    return new RedisOptions(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter,
+        clusterRefreshPeriod, caFile);
   }
 }

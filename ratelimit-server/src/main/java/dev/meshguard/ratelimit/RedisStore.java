@@ -9,6 +9,7 @@ import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
@@ -29,6 +30,8 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,6 +46,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLException;
 import reactor.core.Disposable;
 
 /**
@@ -188,6 +192,7 @@ public final class RedisStore implements CounterStore {
             .requestQueueSize(options.requestQueueSize())
             .socketOptions(socket)
             .timeoutOptions(timeouts)
+            .sslOptions(sslOptions())
             .maxRedirects(3)
             .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
                 .enablePeriodicRefresh(options.clusterRefreshPeriod())
@@ -214,8 +219,23 @@ public final class RedisStore implements CounterStore {
         .requestQueueSize(options.requestQueueSize())
         .socketOptions(socket)
         .timeoutOptions(timeouts)
+        .sslOptions(sslOptions())
         .build());
     return c;
+  }
+
+  /**
+   * TLS for {@code rediss://}: Netty's JDK engine, from the first {@code SSLContext} provider (in FIPS
+   * mode the BCJSSE that {@code Crypto} installs ahead of SunJSSE; no test runs Redis TLS in FIPS mode), trusting
+   * {@link RedisOptions#tlsCa()} when set, else the JVM's default trust store. Lettuce checks the
+   * server's host name or IP address against its certificate as well ({@code VerifyMode.FULL}).
+   */
+  private SslOptions sslOptions() {
+    SslOptions.Builder ssl = SslOptions.builder().jdkSslProvider();
+    if (options.tlsCa() != null) {
+      ssl.trustManager(options.tlsCa().toFile());
+    }
+    return ssl.build();
   }
 
   /**
@@ -257,11 +277,42 @@ public final class RedisStore implements CounterStore {
       LOG.log(Level.INFO, "rate limit store connected to {0}", uri);
       return true;
     } catch (RuntimeException e) {
-      notConnected = "not connected to " + uri + ": " + e.getMessage();
+      String why = connectFailure(e);
+      notConnected = "not connected to " + uri + ": " + why;
       LOG.log(Level.WARNING, "rate limit store cannot connect to {0} (retrying every {1} s): {2}", uri,
-          FIRST_CONNECT_RETRY.toSeconds(), e.getMessage());
+          FIRST_CONNECT_RETRY.toSeconds(), why);
       return false;
     }
+  }
+
+  /**
+   * Why a connection attempt failed. Lettuce reports every failure as "Unable to connect to
+   * host:port"; a TLS failure is named here with its cause, and an untrusted server certificate
+   * with the trust anchors it was checked against.
+   */
+  private String connectFailure(RuntimeException e) {
+    Throwable tls = null;
+    Throwable untrusted = null;
+    Throwable root = e;
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (tls == null && t instanceof SSLException) {
+        tls = t;
+      }
+      if (untrusted == null && (t instanceof CertPathBuilderException || t instanceof CertPathValidatorException)) {
+        untrusted = t;
+      }
+      root = t;
+    }
+    if (tls == null) {
+      return e.getMessage();
+    }
+    if (untrusted != null) {
+      String anchors = options.tlsCa() != null ? "the CA certificates in ratelimit.redis.tls_ca (" + options.tlsCa() + ")"
+          : "the JVM's default trust store (set ratelimit.redis.tls_ca to the CA file of Redis's certificate)";
+      return "TLS handshake failed: the server's certificate is not trusted: it does not chain to " + anchors + " ("
+          + untrusted.getMessage() + ")";
+    }
+    return "TLS handshake failed: " + (root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage());
   }
 
   /**

@@ -7,6 +7,7 @@ import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
@@ -127,6 +128,7 @@ public final class TestCa {
     private Instant notBefore;
     private Instant notAfter;
     private List<String> dnsNames = List.of();
+    private final List<String> ipAddresses = new ArrayList<>();
 
     private LeafBuilder(TestCa ca, String spiffeId) {
       this.ca = ca;
@@ -153,6 +155,15 @@ public final class TestCa {
      */
     public LeafBuilder dnsNames(String... names) {
       this.dnsNames = List.of(names);
+      return this;
+    }
+
+    /**
+     * Adds an IP address SAN beside the SPIFFE ID, for a server that clients reach by address and
+     * check by host name verification (e.g. a TLS {@code redis-server} on 127.0.0.1).
+     */
+    public LeafBuilder ipAddress(String address) {
+      ipAddresses.add(Objects.requireNonNull(address, "address"));
       return this;
     }
 
@@ -183,12 +194,16 @@ public final class TestCa {
             new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
         builder.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keyPair.getPublic()));
         builder.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(ca.certificate));
-        GeneralName[] sans = new GeneralName[1 + dnsNames.size()];
-        sans[0] = new GeneralName(GeneralName.uniformResourceIdentifier, spiffeId);
-        for (int i = 0; i < dnsNames.size(); i++) {
-          sans[i + 1] = new GeneralName(GeneralName.dNSName, dnsNames.get(i));
+        List<GeneralName> sans = new ArrayList<>();
+        sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, spiffeId));
+        for (String dnsName : dnsNames) {
+          sans.add(new GeneralName(GeneralName.dNSName, dnsName));
         }
-        builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans));
+        for (String ipAddress : ipAddresses) {
+          sans.add(new GeneralName(GeneralName.iPAddress, ipAddress));
+        }
+        builder.addExtension(Extension.subjectAlternativeName, false,
+            new GeneralNames(sans.toArray(GeneralName[]::new)));
       } catch (CertIOException | CertificateEncodingException e) {
         throw new IllegalStateException(e);
       }

@@ -52,6 +52,14 @@ class TestCaTest {
   }
 
   @Test
+  void leafForAServerReachedByAddressAlsoCarriesThatIpAddress() throws Exception {
+    TestCa ca = TestCa.create("cluster.local");
+    X509Certificate cert = ca.leaf("spiffe://cluster.local/redis").ipAddress("127.0.0.1").issue().certificate();
+    assertThat(cert.getSubjectAlternativeNames())
+        .containsExactly(List.of(6, "spiffe://cluster.local/redis"), List.of(7, "127.0.0.1"));
+  }
+
+  @Test
   void expiredLeafIsExpired() {
     TestCert leaf = TestCa.create("td").leaf("spiffe://td/w").expired().issue();
     assertThatThrownBy(() -> leaf.certificate().checkValidity()).isInstanceOf(CertificateExpiredException.class);
