@@ -45,6 +45,8 @@ final class QuotaSuite implements Suite {
   static final double GOAL_RATIO = 1.3;
   /** Requests counted for round trips (each waits the proxy's reply delay). */
   static final int ROUND_TRIP_REQUESTS = 200;
+  /** Extra round trips per request still counted as none (see {@link #figures}). */
+  static final double EXTRA_ROUND_TRIP_TOLERANCE = 0.1;
 
   /**
    * How much to run.
@@ -292,9 +294,12 @@ final class QuotaSuite implements Suite {
             .put(r.store() + "_quota_round_trips", r.quotaRoundTrips())
             .put(r.store() + "_plain_script_calls", r.plainScriptCalls())
             .put(r.store() + "_quota_script_calls", r.quotaScriptCalls());
+        // A second sequential round trip would add 1.0 per request; a stray turn (a reply that
+        // outran a pipelined command on a loaded machine, despite the proxy's delay) adds ~0.005.
+        double extra = r.quotaRoundTrips() - r.plainRoundTrips();
         goals.put(r.store() + "_extra_round_trips", new Figures()
-            .put("value", r.quotaRoundTrips() - r.plainRoundTrips()).put("goal", "0")
-            .put("met", r.quotaRoundTrips() <= r.plainRoundTrips()));
+            .put("value", extra).put("goal", "< " + EXTRA_ROUND_TRIP_TOLERANCE)
+            .put("met", extra < EXTRA_ROUND_TRIP_TOLERANCE));
       }
     }
     return new Figures()
