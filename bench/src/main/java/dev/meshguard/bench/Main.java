@@ -24,7 +24,7 @@ public final class Main {
   /** The suites bench/run knows, in the order the usage message lists them. */
   static List<Suite> suites() {
     return List.of(new AuditWriteSuite(Clock.SYSTEM), new PolicyEvalSuite(), new CaIssueSuite(),
-        new AuthzLoadSuite(), new RlsLoadSuite());
+        new AuthzLoadSuite(), new RlsLoadSuite(), new QuotaSuite());
   }
 
   public static void main(String[] args) {

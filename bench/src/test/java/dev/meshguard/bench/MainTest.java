@@ -82,7 +82,7 @@ class MainTest {
   @Test
   void benchRunKnowsEverySuite() {
     assertThat(Main.suites()).extracting(Suite::name)
-        .containsExactly("audit-write", "policy-eval", "ca-issue", "authz-load", "rls-load");
+        .containsExactly("audit-write", "policy-eval", "ca-issue", "authz-load", "rls-load", "quota");
   }
 
   @Test

@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
             + "a SPIFFE certificate authority and a tamper-evident audit log.",
         ""},
     subcommands = {UpCommand.class, AuditCommand.class, AuthzCommand.class, PolicyCommand.class, RateLimitCommand.class,
+        QuotaCommand.class,
         CaCommand.class, VersionCommand.class},
     commandListHeading = "%nCommands:%n",
     footer = {"", "Run 'meshguard COMMAND --help' for the options of one command."})

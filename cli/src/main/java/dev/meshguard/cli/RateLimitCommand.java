@@ -83,12 +83,14 @@ final class RateLimitCommand implements Callable<Integer> {
     RateLimitServer server = RateLimits.start(config.ratelimit(), clock, common.metrics(), common.audit(),
         config.audit(), runtime::started);
     common.admin().register(server);
+    RateLimits.serveQuotaApi(server, config.ratelimit(), common.admin(), common.audit(), clock);
     common.audit().append(new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "start", "started", null,
         null, null, "meshguard " + Version.current() + " ratelimit; grpc " + server.endpoint() + ", revision "
             + server.revision(), 0), config.audit().durabilityOf("meshguard"));
 
     out.printf("meshguard %s ratelimit (fips mode: %s)%n", Version.current(), crypto.isFips() ? "on" : "off");
-    out.printf("  %-10s http://%s  /healthz /readyz /metrics /status%n", "admin", common.admin().endpoint());
+    out.printf("  %-10s http://%s  /healthz /readyz /metrics /status /v1/quotas%n", "admin",
+        common.admin().endpoint());
     RateLimits.printBanner(out, config.ratelimit(), server);
     out.printf("  %-10s %s  (meshguard audit verify %s)%n", "audit", common.auditDirectory(),
         common.auditDirectory());

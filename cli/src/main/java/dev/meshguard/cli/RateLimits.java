@@ -1,14 +1,18 @@
 package dev.meshguard.cli;
 
+import dev.meshguard.audit.AppendOutcome;
 import dev.meshguard.audit.AuditConfig;
 import dev.meshguard.audit.AuditEvent;
 import dev.meshguard.audit.AuditLog;
+import dev.meshguard.audit.Durability;
 import dev.meshguard.audit.EventIds;
+import dev.meshguard.core.admin.AdminServer;
 import dev.meshguard.core.admin.Metrics;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.time.Clock;
 import dev.meshguard.ratelimit.Descriptor;
 import dev.meshguard.ratelimit.DescriptorStatus;
+import dev.meshguard.ratelimit.QuotaAdminApi;
 import dev.meshguard.ratelimit.QuotaListener;
 import dev.meshguard.ratelimit.QuotaOutcome;
 import dev.meshguard.ratelimit.RateLimitOptions;
@@ -64,6 +68,9 @@ final class RateLimits {
     if (options.configDir().equals(RateLimitOptions.DEFAULT_CONFIG_DIR) && !Files.isDirectory(options.configDir())) {
       return null;
     }
+    if (UpConfig.QUOTA_DIR.equals(options.quota().dir()) && !Files.isDirectory(UpConfig.QUOTA_DIR)) {
+      options = options.withQuota(options.quota().withDir(null)); // up's default, absent here: no quota files
+    }
     return start(options, clock, metrics, audit, auditConfig, own);
   }
 
@@ -105,6 +112,46 @@ final class RateLimits {
         new AuditEvent.AuditObject(null, null, null, null, "tenant=" + cut(tenant), null, null, null),
         new AuditEvent.PolicyRef(limit.name(), cut(tenant), null), reason, 0);
   }
+
+  /**
+   * Serves the quota admin API ({@link QuotaAdminApi}) on the admin server, every change written
+   * to the audit log durably ({@link Durability#DURABLE}, whatever the component's configured
+   * durability: a quota change is a contract change), and lists the {@code quota} component on
+   * {@code /status}.
+   *
+   * @throws IOException when {@code ratelimit.quota.api_token_file} cannot be read
+   */
+  static void serveQuotaApi(RateLimitServer server, RateLimitOptions options, AdminServer admin, AuditLog audit,
+      Clock clock) throws IOException {
+    QuotaAdminApi api = QuotaAdminApi.create(server, options.quota().apiTokenFile(), clock,
+        change -> audit.append(quotaChangeEvent(clock, change), Durability.DURABLE) == AppendOutcome.WRITTEN);
+    admin.route(QuotaAdminApi.PATH, api);
+    String url = "http://" + admin.endpoint() + QuotaAdminApi.PATH;
+    admin.register(() -> server.quotaStatus(url));
+  }
+
+  /**
+   * A {@code quota-change} event: a quota created, replaced or deleted, or a tenant's usage reset
+   * through the admin API. Outcome the operation; subject the caller ({@code token} or
+   * {@code local}) and its address; object {@code tenant=NAME}; reason the before and after
+   * values as JSON: {@code {"before":...,"after":...}} (null when there was none).
+   */
+  static AuditEvent quotaChangeEvent(Clock clock, QuotaAdminApi.Change change) {
+    com.fasterxml.jackson.databind.node.ObjectNode values = CHANGE_JSON.createObjectNode();
+    try {
+      values.set("before", change.before() == null ? null : CHANGE_JSON.readTree(change.before()));
+      values.set("after", change.after() == null ? null : CHANGE_JSON.readTree(change.after()));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("the quota API hands over JSON it wrote", e);
+    }
+    return new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "quota-change", change.operation(),
+        new AuditEvent.Subject(change.caller(), null, change.sourceIp()),
+        new AuditEvent.AuditObject(null, null, null, null, "tenant=" + cut(change.tenant()), null, null, null),
+        new AuditEvent.PolicyRef(null, cut(change.tenant()), null), values.toString(), 0);
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper CHANGE_JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   private static String revisionOf(RateLimitServer server) {
     return server == null ? null : server.revision(); // a request raced start: no revision to name

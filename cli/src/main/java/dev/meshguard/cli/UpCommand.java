@@ -62,6 +62,7 @@ final class UpCommand implements Callable<Integer> {
         config.audit(), runtime::started);
     if (ratelimit != null) {
       common.admin().register(ratelimit);
+      RateLimits.serveQuotaApi(ratelimit, config.ratelimit(), common.admin(), common.audit(), clock);
     }
     CaServer ca = CaServers.start(config.ca(), config.workloadApi(), crypto, clock, common.metrics().registry(),
         common.audit(), config.audit(), runtime::started);

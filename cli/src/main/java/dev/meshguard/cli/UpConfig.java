@@ -16,7 +16,8 @@ import java.nio.file.Path;
  * @param admin the admin HTTP server (localhost by default)
  * @param audit the audit log every server writes to
  * @param authz the authz server (ext_authz gRPC on 9191; policies from {@code policies/authz})
- * @param ratelimit the rate limit server (memory store; configs from {@code policies/ratelimit})
+ * @param ratelimit the rate limit server (memory store; configs from {@code policies/ratelimit}, tenant
+ *     quotas from {@code policies/quotas})
  * @param ca the CA server: trust domain {@value #TRUST_DOMAIN}, a CA created at first start in
  *     {@code ./meshguard-data/ca}
  * @param workloadApi the CA's SPIFFE Workload API, served when {@code workload_api.socket} is set
@@ -26,8 +27,11 @@ record UpConfig(boolean fips, AdminOptions admin, AuditConfig audit, AuthzOption
   /** Istio's default trust domain. */
   static final String TRUST_DOMAIN = "cluster.local";
   static final Path CA_DIR = Path.of("meshguard-data", "ca");
+  /** Tenant quotas imported by {@code up} (skipped when absent, as {@code policies/ratelimit}). */
+  static final Path QUOTA_DIR = Path.of("policies", "quotas");
 
   static final UpConfig DEFAULTS = new UpConfig(false, AdminOptions.DEFAULTS, AuditConfig.DEFAULTS,
-      AuthzOptions.DEFAULTS, RateLimitOptions.DEFAULTS, CaServerOptions.DEFAULTS.withTrustDomain(TRUST_DOMAIN).withDir(CA_DIR),
+      AuthzOptions.DEFAULTS, RateLimitOptions.DEFAULTS.withQuota(RateLimitOptions.DEFAULTS.quota().withDir(QUOTA_DIR)),
+      CaServerOptions.DEFAULTS.withTrustDomain(TRUST_DOMAIN).withDir(CA_DIR),
       WorkloadApiOptions.DEFAULTS);
 }

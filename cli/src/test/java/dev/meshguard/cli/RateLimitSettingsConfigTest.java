@@ -68,7 +68,9 @@ class RateLimitSettingsConfigTest {
           quota:
             dir: quotas
             tenant_key: org
+            api_token_file: secrets/quota-token
         """, Map.of("MESHGUARD_RATELIMIT_QUOTA_REFRESH_INTERVAL", "5s"));
+    assertThat(options.quota().apiTokenFile()).isEqualTo(dir.resolve("secrets/quota-token"));
     assertThat(options.quota().dir()).isEqualTo(dir.resolve("quotas"));
     assertThat(options.quota().tenantKey()).isEqualTo("org");
     assertThat(options.quota().refreshInterval()).isEqualTo(java.time.Duration.ofSeconds(5));

@@ -73,4 +73,9 @@ class UpConfigTest {
         java.util.Map.of("MESHGUARD_WORKLOAD_API_SOCKET", "/run/meshguard/workload.sock"));
     assertThat(configured.workloadApi().socket()).isEqualTo(Path.of("/run/meshguard/workload.sock"));
   }
+
+  @Test
+  void upImportsTheQuotaDirectoryOfTheCheckout() {
+    assertThat(UpConfig.DEFAULTS.ratelimit().quota().dir()).isEqualTo(java.nio.file.Path.of("policies", "quotas"));
+  }
 }

@@ -214,6 +214,13 @@ class UpProcessIT {
         URI.create("http://127.0.0.1:" + adminPort + "/status")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(statusPage.body()).contains("\"component\":\"ratelimit\"")
         .contains("\"grpc\":\"127.0.0.1:" + rlsPort + "\"");
+    // policies/quotas imported out of the box: acme, internal and the default quota ("*").
+    assertThat(statusPage.body()).contains("\"component\":\"quota\"").contains("\"tenants\":\"3\"");
+    java.io.StringWriter quotaOut = new java.io.StringWriter();
+    picocli.CommandLine quota = Main.commandLine();
+    quota.setOut(new java.io.PrintWriter(quotaOut));
+    assertThat(quota.execute("quota", "list", "--admin", "http://127.0.0.1:" + adminPort)).isZero();
+    assertThat(quotaOut.toString()).containsPattern("acme +yaml +3");
 
     process.destroy();
     assertThat(process.waitFor(15, TimeUnit.SECONDS)).isTrue();

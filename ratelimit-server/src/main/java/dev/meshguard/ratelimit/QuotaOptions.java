@@ -17,9 +17,12 @@ import java.util.Objects;
  *     replicas changed are read (and the per-tenant meters ranked)
  * @param metricsTopTenants how many tenants get metric series of their own; the rest are summed
  *     up as {@code tenant="other"}
+ * @param apiTokenFile a file holding the bearer token the quota admin API requires; null: the
+ *     API serves loopback callers without one
  */
 public record QuotaOptions(Path dir, @NotBlank String tenantKey,
-    @Range(min = "10ms", max = "1h") Duration refreshInterval, @Range(min = "0", max = "1000") int metricsTopTenants) {
+    @Range(min = "10ms", max = "1h") Duration refreshInterval, @Range(min = "0", max = "1000") int metricsTopTenants,
+    Path apiTokenFile) {
 
   public static final String DEFAULT_TENANT_KEY = "tenant";
   public static final Duration DEFAULT_REFRESH_INTERVAL = Duration.ofSeconds(2);
@@ -29,7 +32,7 @@ public record QuotaOptions(Path dir, @NotBlank String tenantKey,
 
   /** No quota directory; tenant key {@value #DEFAULT_TENANT_KEY}. */
   public static final QuotaOptions DEFAULTS = new QuotaOptions(null, DEFAULT_TENANT_KEY, DEFAULT_REFRESH_INTERVAL,
-      DEFAULT_METRICS_TOP_TENANTS);
+      DEFAULT_METRICS_TOP_TENANTS, null);
 
   public QuotaOptions {
     Objects.requireNonNull(tenantKey, "tenantKey");
@@ -46,10 +49,14 @@ public record QuotaOptions(Path dir, @NotBlank String tenantKey,
   }
 
   public QuotaOptions withDir(Path newDir) {
-    return new QuotaOptions(newDir, tenantKey, refreshInterval, metricsTopTenants);
+    return new QuotaOptions(newDir, tenantKey, refreshInterval, metricsTopTenants, apiTokenFile);
+  }
+
+  public QuotaOptions withApiTokenFile(Path file) {
+    return new QuotaOptions(dir, tenantKey, refreshInterval, metricsTopTenants, file);
   }
 
   public QuotaOptions withTenantKey(String key) {
-    return new QuotaOptions(dir, key, refreshInterval, metricsTopTenants);
+    return new QuotaOptions(dir, key, refreshInterval, metricsTopTenants, apiTokenFile);
   }
 }

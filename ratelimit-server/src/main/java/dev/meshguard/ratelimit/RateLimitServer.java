@@ -82,10 +82,14 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private final QuotaStore quotaStore;
   private final QuotaOptions quotaOptions;
   private String lastQuotaHash; // guarded by pollLock; null: import still due
+  private final Clock clock;
+  private volatile java.time.Instant lastQuotaImport; // null: no import yet
+  private volatile String lastQuotaError; // null: the last import loaded
   private ScheduledFuture<?> quotaPoll;
   private final String storeName;
   private final RateLimitEngine engine;
   private final RateLimitService service;
+  private final QuotaGrpcService quotaGrpc = new QuotaGrpcService();
   private final Object pollLock = new Object();
   private String lastSeenHash; // guarded by pollLock
   private GrpcServer grpc;
@@ -95,6 +99,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private RateLimitServer(RateLimitOptions options, Clock clock, Snapshot first, ThrottleListener listener,
       QuotaListener quotaListener, MeterRegistry registry) {
     this.configDir = options.configDir();
+    this.clock = clock;
     this.current = new AtomicReference<>(first);
     this.lastSeenHash = first.revision();
     StoreUri uri = options.storeUri();
@@ -168,6 +173,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
           .bindAddress(options.host())
           .port(options.port())
           .addService(server.service)
+          .addService(server.quotaGrpc.definition())
           .start();
     } catch (IOException | RuntimeException e) {
       server.store.close();
@@ -234,11 +240,13 @@ public final class RateLimitServer implements AutoCloseable, Component {
       try {
         QuotaStore.ImportResult result = quotaStore.importYaml(declared);
         lastQuotaHash = hash;
+        lastQuotaImport = clock.now();
+        lastQuotaError = null;
         LOG.log(Level.INFO, "tenant quotas imported from {0}: created {1}, replaced {2}, deleted {3}, unchanged {4}",
             quotaOptions.dir(), result.created(), result.replaced(), result.deleted(), result.unchanged().size());
       } catch (RuntimeException e) {
         lastQuotaHash = null;
-        refuse("tenant quotas not imported (retrying): " + e.getMessage());
+        refuseQuotas("tenant quotas not imported (retrying): " + e.getMessage());
       }
     }
   }
@@ -257,7 +265,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
         try {
           hash = hash(dir);
         } catch (IOException e) {
-          refuse("cannot read " + dir + ": " + e);
+          refuseQuotas("cannot read " + dir + ": " + e);
           return;
         }
         if (hash.equals(lastQuotaHash)) {
@@ -272,7 +280,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
           synchronized (pollLock) {
             lastQuotaHash = hash; // the same broken files are not reported again every poll
           }
-          refuse("tenant quotas: " + e.errors().size() + (e.errors().size() == 1 ? " error: " : " errors: ")
+          refuseQuotas("tenant quotas: " + e.errors().size() + (e.errors().size() == 1 ? " error: " : " errors: ")
               + e.errors().stream().map(ConfigError::render).collect(Collectors.joining("; ")));
         }
       }
@@ -294,9 +302,37 @@ public final class RateLimitServer implements AutoCloseable, Component {
     return quotaStore;
   }
 
+  /** The gRPC quota service, refusing calls until {@link QuotaAdminApi#create} enables it. */
+  QuotaGrpcService quotaGrpc() {
+    return quotaGrpc;
+  }
+
   /** The engine deciding requests (for usage reads: {@link RateLimitEngine#quotaUsage}). */
   public RateLimitEngine engine() {
     return engine;
+  }
+
+  private void refuseQuotas(String why) {
+    lastQuotaError = why;
+    refuse(why);
+  }
+
+  /**
+   * The {@code quota} component on {@code /status}: how many tenants have a quota, where the
+   * admin API is served, when the quota directory was last imported and why the last import was
+   * refused (null when it loaded).
+   *
+   * @param apiUrl where the quota admin API answers, e.g. {@code http://127.0.0.1:9090/v1/quotas}
+   */
+  public ComponentStatus quotaStatus(String apiUrl) {
+    Map<String, String> endpoints = new java.util.HashMap<>();
+    endpoints.put("http", apiUrl);
+    endpoints.put("tenants", Integer.toString(quotaStore.snapshot().byTenant().size()));
+    if (quotaOptions.dir() != null) {
+      endpoints.put("dir", quotaOptions.dir().toString());
+    }
+    return ComponentStatus.ready("quota", null, endpoints).withLastError(lastQuotaError)
+        .withLoadedAt(lastQuotaImport);
   }
 
   private void refuse(String why) {

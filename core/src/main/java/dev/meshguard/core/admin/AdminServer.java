@@ -112,6 +112,17 @@ public final class AdminServer implements AutoCloseable {
     components.add(Objects.requireNonNull(component, "component"));
   }
 
+  /**
+   * Serves {@code path} and everything under it with {@code handler} (an admin API of a
+   * component, e.g. the quota API). The handler answers every method itself; it runs on the admin
+   * server's virtual threads.
+   */
+  public void route(String path, com.sun.net.httpserver.HttpHandler handler) {
+    Objects.requireNonNull(path, "path");
+    Objects.requireNonNull(handler, "handler");
+    server.createContext(path, handler);
+  }
+
   /** The bound address (the real port when 0 was asked for). */
   public InetSocketAddress address() {
     return server.getAddress();
