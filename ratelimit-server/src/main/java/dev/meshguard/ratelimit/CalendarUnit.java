@@ -10,6 +10,7 @@ import java.time.temporal.ChronoUnit;
 import java.time.temporal.TemporalAdjusters;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A calendar period of a tenant quota: hours, days, weeks, months and years as a wall clock in a
@@ -37,9 +38,33 @@ public enum CalendarUnit {
   YEAR(RateLimitUnit.YEAR);
 
   private final RateLimitUnit reportedUnit;
+  /**
+   * The last period computed per zone: every request of a quota falls in the same period until it
+   * ends, and computing one takes several {@code java.time} objects (microseconds per request).
+   */
+  private final ConcurrentHashMap<ZoneId, Bounds> lastPeriod = new ConcurrentHashMap<>();
+
+  /** A period [startMillis, endMillis) in Unix milliseconds. */
+  record Bounds(long startMillis, long endMillis) {
+    boolean contains(long millis) {
+      return millis >= startMillis && millis < endMillis;
+    }
+  }
 
   CalendarUnit(RateLimitUnit reportedUnit) {
     this.reportedUnit = reportedUnit;
+  }
+
+  /** The period containing {@code nowMillis} in {@code zone}, as {@link #start} and {@link #end} give it. */
+  Bounds bounds(long nowMillis, ZoneId zone) {
+    Bounds last = lastPeriod.get(zone);
+    if (last != null && last.contains(nowMillis)) {
+      return last;
+    }
+    Instant now = Instant.ofEpochMilli(nowMillis);
+    Bounds computed = new Bounds(start(now, zone).toEpochMilli(), end(now, zone).toEpochMilli());
+    lastPeriod.put(zone, computed);
+    return computed;
   }
 
   /** The name used in YAML: {@code hour}, {@code day}, {@code week}, {@code month}, {@code year}. */

@@ -1,6 +1,5 @@
 package dev.meshguard.ratelimit;
 
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -60,9 +59,9 @@ final class QuotaCounters {
       String named = base + limit.name().length() + ":" + limit.name() + ":";
       slots[i] = switch (limit.period()) {
         case QuotaPeriod.Calendar calendar -> {
-          Instant now = Instant.ofEpochMilli(nowMillis);
-          long start = calendar.unit().start(now, hit.quota().zone()).toEpochMilli();
-          long end = calendar.unit().end(now, hit.quota().zone()).toEpochMilli();
+          CalendarUnit.Bounds period = calendar.unit().bounds(nowMillis, hit.quota().zone());
+          long start = period.startMillis();
+          long end = period.endMillis();
           String key = named + calendar.describe() + "@" + hit.quota().zone().getId() + ":"
               + Math.floorDiv(start, 1000);
           yield new Slot(limit, Kind.PERIOD, new String[] {key}, end - nowMillis + jitterMillis, 0, 0,

@@ -56,6 +56,10 @@ class CalendarUnitTest {
     assertThat(unit.end(instant, z)).isEqualTo(Instant.parse(end));
     // The next period starts where this one ends.
     assertThat(unit.start(unit.end(instant, z), z)).isEqualTo(Instant.parse(end));
+    // The cached bounds the counters use agree, whether the row before left this unit's cache on
+    // the same period (the rows come in order), on the one before it, or on another zone's.
+    assertThat(unit.bounds(instant.toEpochMilli(), z)).isEqualTo(new CalendarUnit.Bounds(
+        Instant.parse(start).toEpochMilli(), Instant.parse(end).toEpochMilli()));
   }
 
   @ParameterizedTest(name = "{0} in {1} on {2}: {3} hours")
