@@ -170,6 +170,17 @@ final class QuotaCommand implements Runnable {
       return 1;
     }
 
+    /** Sends one change and prints {@code done} when the server accepts it; else prints the refusal. */
+    int change(PrintWriter out, String method, String path, String body, String done)
+        throws LocalError, IOException {
+      Answer answer = api.call(method, path, body);
+      if (!answer.ok()) {
+        return refused(answer);
+      }
+      out.println(done);
+      return 0;
+    }
+
     void printJson(PrintWriter out, JsonNode node) throws IOException {
       out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node));
     }
@@ -284,12 +295,8 @@ final class QuotaCommand implements Runnable {
 
     @Override
     int run(PrintWriter out) throws LocalError, IOException {
-      Answer answer = api.call("DELETE", tenantPath(tenant) + (force ? "?force=true" : ""), null);
-      if (!answer.ok()) {
-        return refused(answer);
-      }
-      out.println("deleted the quota of tenant " + tenant);
-      return 0;
+      return change(out, "DELETE", tenantPath(tenant) + (force ? "?force=true" : ""), null,
+          "deleted the quota of tenant " + tenant);
     }
   }
 
@@ -382,12 +389,7 @@ final class QuotaCommand implements Runnable {
 
     @Override
     int run(PrintWriter out) throws LocalError, IOException {
-      Answer answer = api.call("POST", tenantPath(tenant) + "/reset", "");
-      if (!answer.ok()) {
-        return refused(answer);
-      }
-      out.println("reset the usage of tenant " + tenant);
-      return 0;
+      return change(out, "POST", tenantPath(tenant) + "/reset", "", "reset the usage of tenant " + tenant);
     }
   }
 
