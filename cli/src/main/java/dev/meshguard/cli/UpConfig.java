@@ -27,11 +27,19 @@ record UpConfig(boolean fips, AdminOptions admin, AuditConfig audit, AuthzOption
   /** Istio's default trust domain. */
   static final String TRUST_DOMAIN = "cluster.local";
   static final Path CA_DIR = Path.of("meshguard-data", "ca");
+  /**
+   * The workload of a request nothing else resolves (the HTTP service mode names none): the
+   * namespace of the example policies in {@code policies/authz/demo}, so {@code up}'s HTTP port
+   * decides out of the box. Deployments set their own, or the proxy's workload headers.
+   */
+  static final String DEMO_NAMESPACE = "demo";
+
   /** Tenant quotas imported by {@code up} (skipped when absent, as {@code policies/ratelimit}). */
   static final Path QUOTA_DIR = Path.of("policies", "quotas");
 
   static final UpConfig DEFAULTS = new UpConfig(false, AdminOptions.DEFAULTS, AuditConfig.DEFAULTS,
-      AuthzOptions.DEFAULTS, RateLimitOptions.DEFAULTS.withQuota(RateLimitOptions.DEFAULTS.quota().withDir(QUOTA_DIR)),
+      AuthzOptions.DEFAULTS.withDefaultNamespace(DEMO_NAMESPACE),
+      RateLimitOptions.DEFAULTS.withQuota(RateLimitOptions.DEFAULTS.quota().withDir(QUOTA_DIR)),
       CaServerOptions.DEFAULTS.withTrustDomain(TRUST_DOMAIN).withDir(CA_DIR),
       WorkloadApiOptions.DEFAULTS);
 }

@@ -77,5 +77,6 @@ class UpConfigTest {
   @Test
   void upImportsTheQuotaDirectoryOfTheCheckout() {
     assertThat(UpConfig.DEFAULTS.ratelimit().quota().dir()).isEqualTo(java.nio.file.Path.of("policies", "quotas"));
+    assertThat(UpConfig.DEFAULTS.authz().defaultNamespace()).as("the example policies' namespace").isEqualTo("demo");
   }
 }

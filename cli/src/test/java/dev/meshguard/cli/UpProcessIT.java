@@ -181,10 +181,15 @@ class UpProcessIT {
           .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
       assertThat(status).as("/status lists the authz HTTP service mode")
           .contains("\"http\":\"127.0.0.1:" + authzHttpPort + "\"");
-      // No default_namespace in up's defaults: the HTTP mode names no workload, so it denies, saying so.
-      HttpResponse<String> unresolved = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + authzHttpPort + "/authz/")).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-      assertThat(unresolved.statusCode()).isEqualTo(403);
+      // up's default_namespace is the demo policies' namespace: reads are allowed, /admin is denied.
+      HttpResponse<String> read = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + authzHttpPort + "/authz/orders")).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(read.statusCode()).isEqualTo(200);
+      HttpResponse<String> admin = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + authzHttpPort + "/authz/admin/users")).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(admin.statusCode()).isEqualTo(403);
     }
 
     io.grpc.ManagedChannel channel = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", rlsPort)
