@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -24,11 +25,25 @@ final class PolicyFiles {
 
   private PolicyFiles() {}
 
+  /** The files under {@code paths}; a path that cannot be listed is a {@link ConfigException}. */
   static List<Path> list(List<Path> paths) throws ConfigException {
+    List<ConfigError> errors = new ArrayList<>();
+    List<Path> files = list(paths, errors);
+    if (!errors.isEmpty()) {
+      throw new ConfigException(errors);
+    }
+    return files;
+  }
+
+  /**
+   * The files under {@code paths}, in a stable order: each argument in turn, a directory's files
+   * sorted by path. A path that cannot be listed adds an error to {@code errors} and no files.
+   */
+  static List<Path> list(List<Path> paths, List<ConfigError> errors) {
     Set<Path> files = new LinkedHashSet<>();
     Set<Path> seen = new HashSet<>();
-    List<ConfigError> errors = new ArrayList<>();
     for (Path path : paths) {
+      Objects.requireNonNull(path, "paths contains null");
       if (Files.isDirectory(path)) {
         try (Stream<Path> walk = Files.walk(path)) {
           walk.filter(p -> !p.equals(path) && !hidden(path.relativize(p)))
@@ -37,20 +52,22 @@ final class PolicyFiles {
               .sorted()
               .forEach(p -> addOnce(files, seen, p));
         } catch (IOException | UncheckedIOException e) {
-          errors.add(new ConfigError(path.toString(), 0, 0, "", "cannot list the directory: " + e.getMessage()));
+          Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+          errors.add(new ConfigError(path.toString(), 0, 0, "", "cannot list the directory: "
+              + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage())));
         }
       } else if (Files.isRegularFile(path)) {
         addOnce(files, seen, path);
+      } else if (Files.exists(path)) {
+        errors.add(new ConfigError(path.toString(), 0, 0, "", "not a regular file or directory"));
       } else {
         errors.add(new ConfigError(path.toString(), 0, 0, "", "no such file or directory"));
       }
     }
-    if (!errors.isEmpty()) {
-      throw new ConfigException(errors);
-    }
     return List.copyOf(files);
   }
 
+  /** A file reached twice (named and inside a named directory) is read once. */
   private static void addOnce(Set<Path> files, Set<Path> seen, Path file) {
     Path key;
     try {

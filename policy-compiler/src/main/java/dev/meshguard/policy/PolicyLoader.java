@@ -18,14 +18,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Loads Istio {@code AuthorizationPolicy} and {@code RequestAuthentication} resources
@@ -104,58 +99,12 @@ public final class PolicyLoader {
     return collector.finish();
   }
 
-  /** The files to read, in a stable order: each argument in turn, a directory's files sorted by path. */
+  /** The files to read ({@link PolicyFiles}), errors for the paths that cannot be listed. */
   private static List<Path> files(List<Path> paths, Diagnostics diagnostics) {
-    Set<Path> files = new LinkedHashSet<>();
-    Set<Path> seen = new HashSet<>();
-    for (Path path : paths) {
-      Objects.requireNonNull(path, "paths contains null");
-      if (Files.isDirectory(path)) {
-        try (Stream<Path> walk = Files.walk(path)) {
-          walk.filter(p -> !p.equals(path) && !hidden(path.relativize(p)))
-              .filter(Files::isRegularFile)
-              .filter(PolicyLoader::policyFileName)
-              .sorted()
-              .forEach(p -> addOnce(files, seen, p));
-        } catch (IOException | UncheckedIOException e) {
-          diagnostics.add(new ConfigError(path.toString(), 0, 0, "", "cannot list the directory: " + reason(e)));
-        }
-      } else if (Files.isRegularFile(path)) {
-        addOnce(files, seen, path);
-      } else if (Files.exists(path)) {
-        diagnostics.add(new ConfigError(path.toString(), 0, 0, "", "not a regular file or directory"));
-      } else {
-        diagnostics.add(new ConfigError(path.toString(), 0, 0, "", "no such file or directory"));
-      }
-    }
-    return List.copyOf(files);
-  }
-
-  /** A file reached twice (named and inside a named directory) is read once. */
-  private static void addOnce(Set<Path> files, Set<Path> seen, Path file) {
-    Path key;
-    try {
-      key = file.toRealPath();
-    } catch (IOException e) {
-      key = file.toAbsolutePath().normalize();
-    }
-    if (seen.add(key)) {
-      files.add(file);
-    }
-  }
-
-  private static boolean hidden(Path relative) {
-    for (Path part : relative) {
-      if (part.toString().startsWith(".")) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static boolean policyFileName(Path file) {
-    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-    return name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json");
+    List<ConfigError> errors = new ArrayList<>();
+    List<Path> files = PolicyFiles.list(paths, errors);
+    errors.forEach(diagnostics::add);
+    return files;
   }
 
   /** The file as UTF-8 text, or null with an error. */
