@@ -351,9 +351,6 @@ public final class HttpSink implements AutoCloseable {
 
   private void acknowledge(List<LogLine> batch) {
     LogLine last = batch.get(batch.size() - 1);
-    acknowledged.set(last.seq());
-    batchesSent.incrementAndGet();
-    eventsSent.addAndGet(batch.size());
     if (failureStreak > 0) {
       LOG.info("audit HTTP sink: " + options.collectorForLogs() + " acknowledged again after " + failureStreak
           + " failed attempts; catching up from seq " + batch.get(0).seq());
@@ -366,6 +363,11 @@ public final class HttpSink implements AutoCloseable {
       LOG.log(Level.SEVERE, "audit HTTP sink: could not record seq " + last.seq() + " as acknowledged in "
           + cursor.path() + "; a restart would send those events again", e);
     }
+    // Published only after the cursor write, so whoever sees acknowledgedSeq() reach a seq also
+    // finds it in the cursor file (or counted in cursorErrors()).
+    batchesSent.incrementAndGet();
+    eventsSent.addAndGet(batch.size());
+    acknowledged.set(last.seq());
   }
 
   private void failed(AtomicLong counter, Level level, List<LogLine> batch, String detail) {
