@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,7 +33,8 @@ final class QuotaUsageMeters {
   static final String OTHER = "other";
 
   private static final class Tracked {
-    volatile Map<String, Double> ratios = Map.of();
+    /** The outcome of the tenant's last request; its ratios are computed when published, not per request. */
+    volatile QuotaOutcome last;
     volatile double max;
     final LongAdder denied = new LongAdder();
     final LongAdder softOver = new LongAdder();
@@ -66,16 +66,14 @@ final class QuotaUsageMeters {
     }
     boolean soft = false;
     double max = 0;
-    Map<String, Double> ratios = new HashMap<>();
-    for (QuotaOutcome.LimitUsage usage : outcome.limits()) {
-      long amount = usage.limit().amount();
-      double r = amount == 0 ? 1 : (double) usage.used() / amount;
-      ratios.put(usage.limit().name(), r);
-      max = Math.max(max, r);
+    List<QuotaOutcome.LimitUsage> usages = outcome.limits();
+    for (int i = 0; i < usages.size(); i++) {
+      QuotaOutcome.LimitUsage usage = usages.get(i);
+      max = Math.max(max, ratio(usage));
       soft |= outcome.admitted() && !usage.limit().hard() && usage.over();
     }
     if (tracked != untracked) {
-      tracked.ratios = Map.copyOf(ratios);
+      tracked.last = outcome;
     }
     tracked.max = tracked == untracked ? Math.max(untracked.max, max) : max;
     if (!outcome.admitted()) {
@@ -84,6 +82,12 @@ final class QuotaUsageMeters {
     if (soft) {
       tracked.softOver.increment();
     }
+  }
+
+  /** Used over amount (1 for an amount of 0). */
+  private static double ratio(QuotaOutcome.LimitUsage usage) {
+    long amount = usage.limit().amount();
+    return amount == 0 ? 1 : (double) usage.used() / amount;
   }
 
   /** Ranks the tenants and rewrites the series: the top N by highest ratio, then the rest as {@code other}. */
@@ -102,7 +106,12 @@ final class QuotaUsageMeters {
       String tenant = ranked.get(i).getKey();
       Tracked t = ranked.get(i).getValue();
       if (i < topN) {
-        t.ratios.forEach((limit, r) -> ratioRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant, "limit", limit), r)));
+        QuotaOutcome last = t.last;
+        if (last != null) {
+          for (QuotaOutcome.LimitUsage usage : last.limits()) {
+            ratioRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant, "limit", usage.limit().name()), ratio(usage)));
+          }
+        }
         deniedRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant), t.denied.sum()));
         softRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant), t.softOver.sum()));
       } else {
