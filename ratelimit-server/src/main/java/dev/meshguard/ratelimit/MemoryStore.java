@@ -1,9 +1,9 @@
 package dev.meshguard.ratelimit;
 
 import dev.meshguard.core.time.Clock;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -73,6 +73,15 @@ public final class MemoryStore implements CounterStore {
     final HashMap<String, QuotaCount> counts = new HashMap<>();
     /** The names of the counters under the quota last used; rebuilt when the quota changes. */
     QuotaCounters.Names names;
+    /**
+     * Per limit of {@link #names}: the counter named {@code liveKeys[i]} (the current period's, by
+     * identity: {@link QuotaCounters.Names} hands out one string per period), or null if it had
+     * none; so a request of a known period needs no map look-up. A live (unexpired) counter here
+     * is always the one in {@link #counts}: only expired ones are dropped from it, and a reset
+     * clears this cache.
+     */
+    String[] liveKeys;
+    QuotaCount[] live;
     /** Removed from the store by the sweeper: a caller that finds this looks the tenant up again. */
     boolean swept;
   }
@@ -193,30 +202,40 @@ public final class MemoryStore implements CounterStore {
     if (names == null || !names.of(quota.tenant(), quota.quota())) {
       names = new QuotaCounters.Names("", quota.tenant(), quota.quota());
       tenant.names = names;
+      tenant.liveKeys = new String[quota.quota().limits().size()];
+      tenant.live = new QuotaCount[tenant.liveKeys.length];
     }
     QuotaCounters.Slot[] slots = names.slots(nowMillis, 0);
     long[] before = new long[slots.length];
     long[] current = new long[slots.length];
     for (int i = 0; i < slots.length; i++) {
       String[] keys = slots[i].keys();
-      current[i] = value(tenant.counts, keys[0], nowMillis);
+      if (tenant.liveKeys[i] != keys[0]) {
+        tenant.liveKeys[i] = keys[0];
+        tenant.live[i] = tenant.counts.get(keys[0]);
+      }
+      current[i] = value(tenant.live[i], nowMillis);
       before[i] = QuotaCounters.usage(slots[i], current[i],
-          keys.length > 1 ? value(tenant.counts, keys[1], nowMillis) : 0);
+          keys.length > 1 ? value(tenant.counts.get(keys[1]), nowMillis) : 0);
     }
     boolean admitted = QuotaCounters.admits(slots, before, quota.hits());
     if (admitted && quota.hits() > 0) {
       for (int i = 0; i < slots.length; i++) {
-        String key = slots[i].keys()[0];
         long expiresAt = nowMillis + slots[i].ttlMillis();
-        QuotaCount count = tenant.counts.get(key);
-        if (count == null) {
-          // A new period: the time to forget the ones that are over.
-          tenant.counts.values().removeIf(c -> c.expiresAtMillis <= nowMillis);
-          tenant.counts.put(key, new QuotaCount(current[i] + quota.hits(), expiresAt));
-        } else {
-          count.count = current[i] + quota.hits(); // current[i] is 0 if it had expired
-          count.expiresAtMillis = expiresAt;
+        QuotaCount count = tenant.live[i];
+        if (count == null || count.expiresAtMillis <= nowMillis) {
+          // Not counted yet in this period (or expired: a clock set back): the map decides.
+          count = tenant.counts.get(tenant.liveKeys[i]);
+          if (count == null) {
+            // A new period: the time to forget the ones that are over.
+            tenant.counts.values().removeIf(c -> c.expiresAtMillis <= nowMillis);
+            count = new QuotaCount(0, expiresAt);
+            tenant.counts.put(tenant.liveKeys[i], count);
+          }
+          tenant.live[i] = count;
         }
+        count.count = current[i] + quota.hits(); // current[i] is 0 if it had expired
+        count.expiresAtMillis = expiresAt;
       }
     }
     return QuotaCounters.outcome(slots, quota.hits(), admitted, before, current);
@@ -238,11 +257,14 @@ public final class MemoryStore implements CounterStore {
           tenant.counts.remove(key);
         }
       }
+      if (tenant.liveKeys != null) {
+        Arrays.fill(tenant.liveKeys, null);
+        Arrays.fill(tenant.live, null);
+      }
     }
   }
 
-  private static long value(Map<String, QuotaCount> counts, String key, long nowMillis) {
-    QuotaCount count = counts.get(key);
+  private static long value(QuotaCount count, long nowMillis) {
     return count == null || count.expiresAtMillis <= nowMillis ? 0 : count.count;
   }
 

@@ -62,15 +62,27 @@ final class QuotaCounters {
    * computed once. Per limit it keeps the stem (everything but the start) and the last period it
    * named; a request in a later period names the new one and replaces it.
    *
-   * <p>Thread-safe: the per-period cache is an array of immutable {@link Period}s written without
-   * a lock. Accepted race: two threads entering a new period may both build its names (equal
-   * strings); either is kept, and both are right.
+   * <p>Thread-safe: the per-period cache is an array of immutable {@link Period}s, and the last
+   * millisecond's slots one immutable value, written without a lock. Accepted race: two threads
+   * entering a new period (or millisecond) may both build its names or slots (equal ones); either
+   * is kept, and both are right.
    */
   static final class Names {
     private final String tenant;
     private final TenantQuota quota;
     private final String[] stems;
+    /** Per limit: its calendar unit, or null for a window (decided once here, not per request). */
+    private final CalendarUnit[] units;
+    /** Per limit: its window in seconds (windows only). */
+    private final long[] windowSeconds;
+    /** Per limit: a sliding window. */
+    private final boolean[] sliding;
     private final Period[] periods;
+    /** The slots last computed: a busy tenant's requests of the same millisecond share them. */
+    private Computed last;
+
+    /** Slots computed for one instant and jitter; the array is never modified once published. */
+    private record Computed(long nowMillis, long jitterMillis, Slot[] slots) {}
 
     /**
      * One limit's period: {@code [startMillis, endMillis)} and its counters' names (the previous
@@ -84,13 +96,23 @@ final class QuotaCounters {
       List<QuotaLimit> limits = quota.limits();
       this.stems = new String[limits.size()];
       this.periods = new Period[limits.size()];
+      this.units = new CalendarUnit[limits.size()];
+      this.windowSeconds = new long[limits.size()];
+      this.sliding = new boolean[limits.size()];
       String base = prefix + "{q:" + tenant.length() + ":" + tenant + "}";
       for (int i = 0; i < stems.length; i++) {
         QuotaLimit limit = limits.get(i);
         String named = base + limit.name().length() + ":" + limit.name() + ":";
         stems[i] = switch (limit.period()) {
-          case QuotaPeriod.Calendar calendar -> named + calendar.describe() + "@" + quota.zone().getId() + ":";
-          case QuotaPeriod.Window window -> named + window.describe() + ":";
+          case QuotaPeriod.Calendar calendar -> {
+            units[i] = calendar.unit();
+            yield named + calendar.describe() + "@" + quota.zone().getId() + ":";
+          }
+          case QuotaPeriod.Window window -> {
+            windowSeconds[i] = window.windowSeconds();
+            sliding[i] = window.algorithm() == Algorithm.SLIDING_WINDOW;
+            yield named + window.describe() + ":";
+          }
         };
       }
     }
@@ -100,44 +122,53 @@ final class QuotaCounters {
       return this.quota == quota && this.tenant.equals(tenant);
     }
 
-    /** Every limit's counters at {@code nowMillis}; see {@link Slot}. The slots' key arrays are shared: read only. */
+    /**
+     * Every limit's counters at {@code nowMillis}; see {@link Slot}. The array and the slots' key
+     * arrays are shared with other callers: read only.
+     */
     Slot[] slots(long nowMillis, long jitterMillis) {
+      // A plain field: a stale or missing value only costs a recomputation, and Computed is immutable.
+      Computed computed = last;
+      if (computed != null && computed.nowMillis() == nowMillis && computed.jitterMillis() == jitterMillis) {
+        return computed.slots();
+      }
+      Slot[] slots = compute(nowMillis, jitterMillis);
+      last = new Computed(nowMillis, jitterMillis, slots);
+      return slots;
+    }
+
+    private Slot[] compute(long nowMillis, long jitterMillis) {
       List<QuotaLimit> limits = quota.limits();
       Slot[] slots = new Slot[stems.length];
       for (int i = 0; i < slots.length; i++) {
         QuotaLimit limit = limits.get(i);
         Period period = periods[i];
-        slots[i] = switch (limit.period()) {
-          case QuotaPeriod.Calendar calendar -> {
-            if (period == null || nowMillis < period.startMillis() || nowMillis >= period.endMillis()) {
-              CalendarUnit.Bounds bounds = calendar.unit().bounds(nowMillis, quota.zone());
-              period = new Period(bounds.startMillis(), bounds.endMillis(),
-                  new String[] {stems[i] + Math.floorDiv(bounds.startMillis(), 1000)});
-              periods[i] = period;
-            }
-            long left = period.endMillis() - nowMillis;
-            yield new Slot(limit, Kind.PERIOD, period.keys(), left + jitterMillis, 0, 0, left, left);
+        if (units[i] != null) {
+          if (period == null || nowMillis < period.startMillis() || nowMillis >= period.endMillis()) {
+            CalendarUnit.Bounds bounds = units[i].bounds(nowMillis, quota.zone());
+            period = new Period(bounds.startMillis(), bounds.endMillis(),
+                new String[] {stems[i] + Math.floorDiv(bounds.startMillis(), 1000)});
+            periods[i] = period;
           }
-          case QuotaPeriod.Window window -> {
-            long w = window.windowSeconds();
-            long start = Algorithms.windowStartSeconds(nowMillis, w);
-            long windowMillis = w * 1000;
-            boolean sliding = window.algorithm() == Algorithm.SLIDING_WINDOW;
-            if (period == null || period.startMillis() != start * 1000) {
-              period = new Period(start * 1000, (start + w) * 1000, sliding
-                  ? new String[] {stems[i] + start, stems[i] + (start - w)}
-                  : new String[] {stems[i] + start});
-              periods[i] = period;
-            }
-            long elapsed = nowMillis - start * 1000;
-            if (sliding) {
-              yield new Slot(limit, Kind.SLIDING, period.keys(), 2 * windowMillis - elapsed + jitterMillis,
-                  windowMillis, elapsed, windowMillis - elapsed, 2 * windowMillis - elapsed);
-            }
-            yield new Slot(limit, Kind.PERIOD, period.keys(), windowMillis - elapsed + jitterMillis, 0, 0,
+          long left = period.endMillis() - nowMillis;
+          slots[i] = new Slot(limit, Kind.PERIOD, period.keys(), left + jitterMillis, 0, 0, left, left);
+          continue;
+        }
+        long w = windowSeconds[i];
+        long start = Algorithms.windowStartSeconds(nowMillis, w);
+        long windowMillis = w * 1000;
+        if (period == null || period.startMillis() != start * 1000) {
+          period = new Period(start * 1000, (start + w) * 1000, sliding[i]
+              ? new String[] {stems[i] + start, stems[i] + (start - w)}
+              : new String[] {stems[i] + start});
+          periods[i] = period;
+        }
+        long elapsed = nowMillis - start * 1000;
+        slots[i] = sliding[i]
+            ? new Slot(limit, Kind.SLIDING, period.keys(), 2 * windowMillis - elapsed + jitterMillis, windowMillis,
+                elapsed, windowMillis - elapsed, 2 * windowMillis - elapsed)
+            : new Slot(limit, Kind.PERIOD, period.keys(), windowMillis - elapsed + jitterMillis, 0, 0,
                 windowMillis - elapsed, windowMillis - elapsed);
-          }
-        };
       }
       return slots;
     }

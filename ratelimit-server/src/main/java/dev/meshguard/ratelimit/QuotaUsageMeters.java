@@ -3,6 +3,8 @@ package dev.meshguard.ratelimit;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -33,11 +35,28 @@ final class QuotaUsageMeters {
   static final String OTHER = "other";
 
   private static final class Tracked {
-    /** The outcome of the tenant's last request; its ratios are computed when published, not per request. */
-    volatile QuotaOutcome last;
+    /**
+     * The outcome of the tenant's last request (immutable): its ratios and maximum are computed
+     * when published, not per request. Written with release semantics ({@link #LAST}) rather than
+     * as a volatile: a publish may see the previous request's outcome, and no request pays for a
+     * full fence.
+     */
+    @SuppressWarnings("unused") // through LAST
+    QuotaOutcome last;
+    /** Only for {@code other}: the highest ratio of any untracked tenant's request. */
     volatile double max;
     final LongAdder denied = new LongAdder();
     final LongAdder softOver = new LongAdder();
+  }
+
+  private static final VarHandle LAST;
+
+  static {
+    try {
+      LAST = MethodHandles.lookup().findVarHandle(Tracked.class, "last", QuotaOutcome.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
   }
 
   private final int topN;
@@ -64,24 +83,39 @@ final class QuotaUsageMeters {
     if (tracked == null) {
       tracked = tenants.size() >= maxTracked ? untracked : tenants.computeIfAbsent(tenant, t -> new Tracked());
     }
-    boolean soft = false;
-    double max = 0;
+    if (tracked == untracked) {
+      untracked.max = Math.max(untracked.max, max(outcome)); // accepted race: a concurrent higher one may be lost
+    } else {
+      LAST.setRelease(tracked, outcome);
+    }
+    if (!outcome.admitted()) {
+      tracked.denied.increment();
+    } else if (softOver(outcome)) {
+      tracked.softOver.increment();
+    }
+  }
+
+  /** An admitted request that went over a soft limit. */
+  private static boolean softOver(QuotaOutcome outcome) {
     List<QuotaOutcome.LimitUsage> usages = outcome.limits();
     for (int i = 0; i < usages.size(); i++) {
       QuotaOutcome.LimitUsage usage = usages.get(i);
-      max = Math.max(max, ratio(usage));
-      soft |= outcome.admitted() && !usage.limit().hard() && usage.over();
+      if (!usage.limit().hard() && usage.over()) {
+        return true;
+      }
     }
-    if (tracked != untracked) {
-      tracked.last = outcome;
+    return false;
+  }
+
+  /** The highest ratio of an outcome's limits; 0 for none. */
+  private static double max(QuotaOutcome outcome) {
+    double max = 0;
+    if (outcome != null) {
+      for (QuotaOutcome.LimitUsage usage : outcome.limits()) {
+        max = Math.max(max, ratio(usage));
+      }
     }
-    tracked.max = tracked == untracked ? Math.max(untracked.max, max) : max;
-    if (!outcome.admitted()) {
-      tracked.denied.increment();
-    }
-    if (soft) {
-      tracked.softOver.increment();
-    }
+    return max;
   }
 
   /** Used over amount (1 for an amount of 0). */
@@ -92,9 +126,13 @@ final class QuotaUsageMeters {
 
   /** Ranks the tenants and rewrites the series: the top N by highest ratio, then the rest as {@code other}. */
   void publish() {
-    List<Map.Entry<String, Tracked>> ranked = new ArrayList<>(tenants.entrySet());
-    ranked.sort(Comparator.comparingDouble((Map.Entry<String, Tracked> e) -> -e.getValue().max)
-        .thenComparing(Map.Entry::getKey));
+    record Ranked(String tenant, Tracked tracked, QuotaOutcome last, double max) {}
+    List<Ranked> ranked = new ArrayList<>(tenants.size());
+    for (Map.Entry<String, Tracked> entry : tenants.entrySet()) {
+      QuotaOutcome last = (QuotaOutcome) LAST.getAcquire(entry.getValue());
+      ranked.add(new Ranked(entry.getKey(), entry.getValue(), last, max(last)));
+    }
+    ranked.sort(Comparator.comparingDouble((Ranked r) -> -r.max()).thenComparing(Ranked::tenant));
     List<MultiGauge.Row<?>> ratioRows = new ArrayList<>();
     List<MultiGauge.Row<?>> deniedRows = new ArrayList<>();
     List<MultiGauge.Row<?>> softRows = new ArrayList<>();
@@ -103,10 +141,10 @@ final class QuotaUsageMeters {
     long otherSoft = untracked.softOver.sum();
     boolean anyOther = !tenants.isEmpty() && ranked.size() > topN || otherDenied > 0 || otherSoft > 0;
     for (int i = 0; i < ranked.size(); i++) {
-      String tenant = ranked.get(i).getKey();
-      Tracked t = ranked.get(i).getValue();
+      String tenant = ranked.get(i).tenant();
+      Tracked t = ranked.get(i).tracked();
       if (i < topN) {
-        QuotaOutcome last = t.last;
+        QuotaOutcome last = ranked.get(i).last();
         if (last != null) {
           for (QuotaOutcome.LimitUsage usage : last.limits()) {
             ratioRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant, "limit", usage.limit().name()), ratio(usage)));
@@ -115,7 +153,7 @@ final class QuotaUsageMeters {
         deniedRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant), t.denied.sum()));
         softRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant), t.softOver.sum()));
       } else {
-        otherMax = Math.max(otherMax, t.max);
+        otherMax = Math.max(otherMax, ranked.get(i).max());
         otherDenied += t.denied.sum();
         otherSoft += t.softOver.sum();
       }

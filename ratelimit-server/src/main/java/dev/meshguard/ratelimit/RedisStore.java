@@ -162,9 +162,9 @@ public final class RedisStore implements CounterStore {
       List<CompletableFuture<?>> opening = new ArrayList<>();
       for (RedisClusterNode node : connection.getPartitions()) {
         if (node.getRole().isUpstream() && !node.hasNoSlots()) {
-          // Each master also gets the script now, so the first requests need no NOSCRIPT retry.
+          // Each master also gets the scripts now, so the first requests need no NOSCRIPT retry.
           opening.add(connection.getConnectionAsync(node.getUri().getHost(), node.getUri().getPort())
-              .thenCompose(c -> c.async().scriptLoad(SCRIPT)));
+              .thenCompose(c -> c.async().scriptLoad(SCRIPT).thenCompose(sha -> c.async().scriptLoad(QUOTA_SCRIPT))));
         }
       }
       return CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new));
