@@ -38,8 +38,11 @@ import java.util.regex.Pattern;
  * warm-up; the figure is the median over rounds of quota/plain mean latency (goal below
  * {@value #GOAL_RATIO}). On Redis the suite also counts, for each kind, the round trips per request
  * through a {@link TurnCountingProxy} (goal: no extra round trip for the quota) and the script
- * calls per request from {@code INFO commandstats}. The quota's poll runs hourly here, so its
- * reads do not land in the counts.
+ * calls per request from {@code INFO commandstats} (one for each kind: on a single server the
+ * descriptors and the quota are one script call). The quota's poll runs hourly here, so its reads
+ * do not land in the counts. Both kinds run closed loop on one thread against the same server, so
+ * they differ only in the quota check; {@link QuotaCheckBenchmark} is the same request under JMH,
+ * for its profilers.
  */
 final class QuotaSuite implements Suite {
   static final double GOAL_RATIO = 1.3;

@@ -61,7 +61,9 @@ import reactor.core.Disposable;
  * cannot interleave with another caller's. On Redis Cluster a script may only touch keys of one
  * slot, so the counters are grouped by slot (every key of one descriptor carries the same hash
  * tag, see {@link StoreKeys}) and the groups are sent at once, one script call each, and awaited
- * together: latency is one round trip whatever the number of descriptors. The script is loaded
+ * together: latency is one round trip whatever the number of descriptors. A tenant quota
+ * ({@code quota.lua}) joins the descriptors' script in one call on a single server, and is one
+ * more call sent with the groups on a cluster ({@link #hit(List, QuotaHit, long)}). The script is loaded
  * when the store connects (on a cluster: on every master, and again whenever the topology
  * changes) and sent as EVALSHA; a server that still does not know it (restarted, failed over)
  * answers NOSCRIPT and gets one EVAL, which also caches it.
