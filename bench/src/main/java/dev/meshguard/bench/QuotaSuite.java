@@ -38,11 +38,31 @@ import java.util.regex.Pattern;
  * warm-up; the figure is the median over rounds of quota/plain mean latency (goal below
  * {@value #GOAL_RATIO}). On Redis the suite also counts, for each kind, the round trips per request
  * through a {@link TurnCountingProxy} (goal: no extra round trip for the quota) and the script
- * calls per request from {@code INFO commandstats}. The quota's poll runs hourly here, so its
- * reads do not land in the counts.
+ * calls per request from {@code INFO commandstats} (one for each kind: on a single server the
+ * descriptors and the quota are one script call). The quota's poll runs hourly here, so its reads
+ * do not land in the counts. Both kinds run closed loop on one thread against the same server, so
+ * they differ only in the quota check; {@link QuotaCheckBenchmark} is the same request under JMH,
+ * for its profilers.
  */
 final class QuotaSuite implements Suite {
   static final double GOAL_RATIO = 1.3;
+  /** The descriptor limit both kinds hit: never reached. */
+  static final String LIMITS = """
+      domain: bench
+      descriptors:
+        - key: tenant
+          rate_limit: {unit: second, requests_per_unit: 4000000000}
+      """;
+  /** The quota of tenant {@code acme}: a calendar month and a one-second window, never reached. */
+  static final String ACME = """
+      apiVersion: meshguard.dev/v1
+      kind: TenantQuota
+      metadata: {name: acme}
+      spec:
+        limits:
+          - {name: monthly, period: month, amount: 4294967295}
+          - {name: per-second, window: 1s, amount: 4294967295}
+      """;
   /** Requests counted for round trips (each waits the proxy's reply delay). */
   static final int ROUND_TRIP_REQUESTS = 200;
   /** Extra round trips per request still counted as none (see {@link #figures}). */
@@ -110,22 +130,9 @@ final class QuotaSuite implements Suite {
     Path dir = Dirs.create(workDir, "quota-");
     try {
       Files.createDirectories(dir.resolve("limits"));
-      Files.writeString(dir.resolve("limits/bench.yaml"), """
-          domain: bench
-          descriptors:
-            - key: tenant
-              rate_limit: {unit: second, requests_per_unit: 4000000000}
-          """);
+      Files.writeString(dir.resolve("limits/bench.yaml"), LIMITS);
       Files.createDirectories(dir.resolve("quotas"));
-      Files.writeString(dir.resolve("quotas/acme.yaml"), """
-          apiVersion: meshguard.dev/v1
-          kind: TenantQuota
-          metadata: {name: acme}
-          spec:
-            limits:
-              - {name: monthly, period: month, amount: 4294967295}
-              - {name: per-second, window: 1s, amount: 4294967295}
-          """);
+      Files.writeString(dir.resolve("quotas/acme.yaml"), ACME);
       List<Result> results = new ArrayList<>();
       for (String store : settings.stores()) {
         if (store.equals("memory")) {

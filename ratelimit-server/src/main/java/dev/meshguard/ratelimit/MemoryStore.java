@@ -1,9 +1,9 @@
 package dev.meshguard.ratelimit;
 
 import dev.meshguard.core.time.Clock;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link Algorithms}'; this class makes each hit atomic.
  *
  * <h2>Concurrency</h2>
- * A {@link ConcurrentHashMap} from {@link StoreKeys} name to a cell; no locks of our own. A cell
+ * A {@link ConcurrentHashMap} from {@link StoreKeys} name to a cell; no locks of our own for
+ * descriptor counters (tenant quotas take a lock per tenant, see {@link #hit(List, QuotaHit, long)}). A cell
  * is found with {@code get}, else created with {@code putIfAbsent} (the loser of a race adopts the
  * winner's). Then, per algorithm:
  * <ul>
@@ -57,14 +58,44 @@ public final class MemoryStore implements CounterStore {
   private final StoreKeys keys = new StoreKeys("");
   private final ConcurrentHashMap<String, Cell> cells = new ConcurrentHashMap<>();
   private final AtomicLong lastSweepSecond = new AtomicLong(Long.MIN_VALUE);
-  /** Per tenant: all of its quota counters in one immutable map, swapped by compare-and-set. */
-  private final ConcurrentHashMap<String, AtomicReference<Map<String, QuotaCount>>> quotas = new ConcurrentHashMap<>();
+  /** Per tenant: all of its quota counters, behind the tenant's own lock. */
+  private final ConcurrentHashMap<String, TenantCounters> quotas = new ConcurrentHashMap<>();
 
-  /** One quota counter's value and when it may be forgotten. */
-  private record QuotaCount(long count, long expiresAtMillis) {}
+  /**
+   * One tenant's quota counters. Every field is guarded by the object's monitor: checking every
+   * limit and adding to all of them happens under it, all or nothing, like the Lua script in
+   * Redis. A lock per tenant (not one for the store) serialises only requests of the same tenant,
+   * and holding it costs a few map look-ups; the immutable map swapped by compare-and-set this
+   * replaced copied the whole map on every request and retried under contention.
+   */
+  private static final class TenantCounters {
+    /** By counter name ({@link QuotaCounters}); expired counters are dropped when a new one is added. */
+    final HashMap<String, QuotaCount> counts = new HashMap<>();
+    /** The names of the counters under the quota last used; rebuilt when the quota changes. */
+    QuotaCounters.Names names;
+    /**
+     * Per limit of {@link #names}: the counter named {@code liveKeys[i]} (the current period's, by
+     * identity: {@link QuotaCounters.Names} hands out one string per period), or null if it had
+     * none; so a request of a known period needs no map look-up. A live (unexpired) counter here
+     * is always the one in {@link #counts}: only expired ones are dropped from it, and a reset
+     * clears this cache.
+     */
+    String[] liveKeys;
+    QuotaCount[] live;
+    /** Removed from the store by the sweeper: a caller that finds this looks the tenant up again. */
+    boolean swept;
+  }
 
-  /** The state of a swept tenant (compared by identity); a caller that finds it looks the tenant up again. */
-  private static final Map<String, QuotaCount> SWEPT_TENANT = new HashMap<>();
+  /** One quota counter's value and when it may be forgotten; guarded by its tenant's monitor. */
+  private static final class QuotaCount {
+    long count;
+    long expiresAtMillis;
+
+    QuotaCount(long count, long expiresAtMillis) {
+      this.count = count;
+      this.expiresAtMillis = expiresAtMillis;
+    }
+  }
 
   /** Thrown when a new counter is needed and every slot holds a live one. */
   public static final class StoreFullException extends StoreException {
@@ -131,18 +162,18 @@ public final class MemoryStore implements CounterStore {
   }
 
   /**
-   * Tenant quotas: all counters of one tenant live in one immutable map behind one
-   * {@link AtomicReference}, so checking every limit and adding to all of them is one
-   * compare-and-set: all or nothing, like the Lua script in Redis, and without locks. Expired
-   * counters are dropped whenever the map is rewritten, and tenants whose counters all expired by
-   * {@link #purgeExpired}. Tenants count against {@code maxEntries} like counters.
+   * Tenant quotas: all counters of one tenant live in one {@link TenantCounters}, and the check of
+   * every limit and the increments happen under its lock, so a hard limit is never exceeded
+   * however many threads count the tenant. Expired counters are dropped when a new period's
+   * counter is added, and tenants whose counters all expired by {@link #purgeExpired}. Tenants
+   * count against {@code maxEntries} like counters.
    */
   @Override
   public Answer hit(List<Hit> hits, QuotaHit quota, long nowMillis) {
     if (quota == null) {
       return new Answer(hit(hits, nowMillis), null);
     }
-    AtomicReference<Map<String, QuotaCount>> tenant = quotas.get(quota.tenant());
+    TenantCounters tenant = quotas.get(quota.tenant());
     if (tenant == null) {
       if (cells.size() + quotas.size() >= maxEntries) {
         sweepAtMostOncePerSecond();
@@ -150,70 +181,91 @@ public final class MemoryStore implements CounterStore {
           throw new StoreFullException(maxEntries);
         }
       }
-      tenant = quotas.computeIfAbsent(quota.tenant(), t -> new AtomicReference<>(Map.of()));
+      tenant = quotas.computeIfAbsent(quota.tenant(), t -> new TenantCounters());
     }
     Outcome[] outcomes = hits.isEmpty() ? new Outcome[0] : hit(hits, nowMillis);
-    QuotaCounters.Slot[] slots = QuotaCounters.slots("", quota, nowMillis, 0);
-    long[] before = new long[slots.length];
-    long[] current = new long[slots.length];
     while (true) {
-      Map<String, QuotaCount> state = tenant.get();
-      if (state == SWEPT_TENANT) {
-        quotas.remove(quota.tenant(), tenant);
-        tenant = quotas.computeIfAbsent(quota.tenant(), t -> new AtomicReference<>(Map.of()));
-        continue;
-      }
-      for (int i = 0; i < slots.length; i++) {
-        String[] keys = slots[i].keys();
-        current[i] = value(state, keys[0], nowMillis);
-        before[i] = QuotaCounters.usage(slots[i], current[i], keys.length > 1 ? value(state, keys[1], nowMillis) : 0);
-      }
-      boolean admitted = QuotaCounters.admits(slots, before, quota.hits());
-      if (!admitted || quota.hits() == 0) {
-        return new Answer(outcomes, QuotaCounters.outcome(slots, quota.hits(), admitted, before, current));
-      }
-      Map<String, QuotaCount> next = new HashMap<>();
-      for (Map.Entry<String, QuotaCount> entry : state.entrySet()) {
-        if (entry.getValue().expiresAtMillis() > nowMillis) {
-          next.put(entry.getKey(), entry.getValue());
+      synchronized (tenant) {
+        if (!tenant.swept) {
+          return new Answer(outcomes, count(tenant, quota, nowMillis));
         }
       }
-      for (int i = 0; i < slots.length; i++) {
-        next.put(slots[i].keys()[0], new QuotaCount(current[i] + quota.hits(), nowMillis + slots[i].ttlMillis()));
+      // Swept between the look-up and the lock: its counters were all over, and a new tenant's are too.
+      quotas.remove(quota.tenant(), tenant);
+      tenant = quotas.computeIfAbsent(quota.tenant(), t -> new TenantCounters());
+    }
+  }
+
+  /** Checks every limit, then counts all of them or none; the caller holds {@code tenant}'s lock. */
+  private static QuotaOutcome count(TenantCounters tenant, QuotaHit quota, long nowMillis) {
+    QuotaCounters.Names names = tenant.names;
+    if (names == null || !names.of(quota.tenant(), quota.quota())) {
+      names = new QuotaCounters.Names("", quota.tenant(), quota.quota());
+      tenant.names = names;
+      tenant.liveKeys = new String[quota.quota().limits().size()];
+      tenant.live = new QuotaCount[tenant.liveKeys.length];
+    }
+    QuotaCounters.Slot[] slots = names.slots(nowMillis, 0);
+    long[] before = new long[slots.length];
+    long[] current = new long[slots.length];
+    for (int i = 0; i < slots.length; i++) {
+      String[] keys = slots[i].keys();
+      if (tenant.liveKeys[i] != keys[0]) {
+        tenant.liveKeys[i] = keys[0];
+        tenant.live[i] = tenant.counts.get(keys[0]);
       }
-      if (tenant.compareAndSet(state, Map.copyOf(next))) {
-        return new Answer(outcomes, QuotaCounters.outcome(slots, quota.hits(), true, before, current));
+      current[i] = value(tenant.live[i], nowMillis);
+      before[i] = QuotaCounters.usage(slots[i], current[i],
+          keys.length > 1 ? value(tenant.counts.get(keys[1]), nowMillis) : 0);
+    }
+    boolean admitted = QuotaCounters.admits(slots, before, quota.hits());
+    if (admitted && quota.hits() > 0) {
+      for (int i = 0; i < slots.length; i++) {
+        long expiresAt = nowMillis + slots[i].ttlMillis();
+        QuotaCount count = tenant.live[i];
+        if (count == null || count.expiresAtMillis <= nowMillis) {
+          // Not counted yet in this period (or expired: a clock set back): the map decides.
+          count = tenant.counts.get(tenant.liveKeys[i]);
+          if (count == null) {
+            // A new period: the time to forget the ones that are over.
+            tenant.counts.values().removeIf(c -> c.expiresAtMillis <= nowMillis);
+            count = new QuotaCount(0, expiresAt);
+            tenant.counts.put(tenant.liveKeys[i], count);
+          }
+          tenant.live[i] = count;
+        }
+        count.count = current[i] + quota.hits(); // current[i] is 0 if it had expired
+        count.expiresAtMillis = expiresAt;
       }
     }
+    return QuotaCounters.outcome(slots, quota.hits(), admitted, before, current);
   }
 
   @Override
   public void resetQuota(QuotaHit quota, long nowMillis) {
-    AtomicReference<Map<String, QuotaCount>> tenant = quotas.get(quota.tenant());
+    TenantCounters tenant = quotas.get(quota.tenant());
     if (tenant == null) {
       return;
     }
     QuotaCounters.Slot[] slots = QuotaCounters.slots("", quota, nowMillis, 0);
-    while (true) {
-      Map<String, QuotaCount> state = tenant.get();
-      if (state == SWEPT_TENANT) {
+    synchronized (tenant) {
+      if (tenant.swept) {
         return; // nothing live to reset
       }
-      Map<String, QuotaCount> next = new HashMap<>(state);
       for (QuotaCounters.Slot slot : slots) {
         for (String key : slot.keys()) {
-          next.remove(key);
+          tenant.counts.remove(key);
         }
       }
-      if (tenant.compareAndSet(state, Map.copyOf(next))) {
-        return;
+      if (tenant.liveKeys != null) {
+        Arrays.fill(tenant.liveKeys, null);
+        Arrays.fill(tenant.live, null);
       }
     }
   }
 
-  private static long value(Map<String, QuotaCount> state, String key, long nowMillis) {
-    QuotaCount count = state.get(key);
-    return count == null || count.expiresAtMillis() <= nowMillis ? 0 : count.count();
+  private static long value(QuotaCount count, long nowMillis) {
+    return count == null || count.expiresAtMillis <= nowMillis ? 0 : count.count;
   }
 
   private static Outcome fixed(WindowCell cell, Hit hit, long nowMillis) {
@@ -315,11 +367,14 @@ public final class MemoryStore implements CounterStore {
       }
     }
     for (var entry : quotas.entrySet()) {
-      Map<String, QuotaCount> state = entry.getValue().get();
-      // Marked before it is removed (as buckets are), so no request counts on a removed tenant.
-      if (state != SWEPT_TENANT && state.values().stream().allMatch(c -> c.expiresAtMillis() <= now)
-          && entry.getValue().compareAndSet(state, SWEPT_TENANT)) {
-        quotas.remove(entry.getKey(), entry.getValue());
+      TenantCounters tenant = entry.getValue();
+      boolean sweep;
+      synchronized (tenant) {
+        // Marked under its lock before it is removed (as buckets are), so no request counts on a removed tenant.
+        sweep = !tenant.swept && tenant.counts.values().stream().allMatch(c -> c.expiresAtMillis <= now);
+        tenant.swept |= sweep;
+      }
+      if (sweep && quotas.remove(entry.getKey(), tenant)) {
         removed++;
       }
     }

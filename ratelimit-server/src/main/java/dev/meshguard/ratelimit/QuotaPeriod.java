@@ -43,6 +43,8 @@ public sealed interface QuotaPeriod {
   record Window(Algorithm algorithm, long windowSeconds) implements QuotaPeriod {
     /** Longest window whose sliding arithmetic stays exact below 2^53 (as rate limits). */
     static final long MAX_SECONDS = Algorithms.MAX_EXACT / Algorithms.WEIGHT_ONE / 1000 - 1;
+    /** {@code values()} copies its array on every call; this is read per request. */
+    private static final RateLimitUnit[] UNITS = RateLimitUnit.values();
 
     public Window {
       Objects.requireNonNull(algorithm, "algorithm");
@@ -57,7 +59,7 @@ public sealed interface QuotaPeriod {
     @Override
     public RateLimitUnit reportedUnit() {
       RateLimitUnit reported = RateLimitUnit.SECOND;
-      for (RateLimitUnit unit : RateLimitUnit.values()) {
+      for (RateLimitUnit unit : UNITS) {
         if (unit.seconds() <= windowSeconds) {
           reported = unit; // the longest unit that fits in the window
         }

@@ -3,9 +3,10 @@ package dev.meshguard.ratelimit;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,10 +35,28 @@ final class QuotaUsageMeters {
   static final String OTHER = "other";
 
   private static final class Tracked {
-    volatile Map<String, Double> ratios = Map.of();
+    /**
+     * The outcome of the tenant's last request (immutable): its ratios and maximum are computed
+     * when published, not per request. Written with release semantics ({@link #LAST}) rather than
+     * as a volatile: a publish may see the previous request's outcome, and no request pays for a
+     * full fence.
+     */
+    @SuppressWarnings("unused") // through LAST
+    QuotaOutcome last;
+    /** Only for {@code other}: the highest ratio of any untracked tenant's request. */
     volatile double max;
     final LongAdder denied = new LongAdder();
     final LongAdder softOver = new LongAdder();
+  }
+
+  private static final VarHandle LAST;
+
+  static {
+    try {
+      LAST = MethodHandles.lookup().findVarHandle(Tracked.class, "last", QuotaOutcome.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
   }
 
   private final int topN;
@@ -64,33 +83,56 @@ final class QuotaUsageMeters {
     if (tracked == null) {
       tracked = tenants.size() >= maxTracked ? untracked : tenants.computeIfAbsent(tenant, t -> new Tracked());
     }
-    boolean soft = false;
-    double max = 0;
-    Map<String, Double> ratios = new HashMap<>();
-    for (QuotaOutcome.LimitUsage usage : outcome.limits()) {
-      long amount = usage.limit().amount();
-      double r = amount == 0 ? 1 : (double) usage.used() / amount;
-      ratios.put(usage.limit().name(), r);
-      max = Math.max(max, r);
-      soft |= outcome.admitted() && !usage.limit().hard() && usage.over();
+    if (tracked == untracked) {
+      untracked.max = Math.max(untracked.max, max(outcome)); // accepted race: a concurrent higher one may be lost
+    } else {
+      LAST.setRelease(tracked, outcome);
     }
-    if (tracked != untracked) {
-      tracked.ratios = Map.copyOf(ratios);
-    }
-    tracked.max = tracked == untracked ? Math.max(untracked.max, max) : max;
     if (!outcome.admitted()) {
       tracked.denied.increment();
-    }
-    if (soft) {
+    } else if (softOver(outcome)) {
       tracked.softOver.increment();
     }
   }
 
+  /** An admitted request that went over a soft limit. */
+  private static boolean softOver(QuotaOutcome outcome) {
+    List<QuotaOutcome.LimitUsage> usages = outcome.limits();
+    for (int i = 0; i < usages.size(); i++) {
+      QuotaOutcome.LimitUsage usage = usages.get(i);
+      if (!usage.limit().hard() && usage.over()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The highest ratio of an outcome's limits; 0 for none. */
+  private static double max(QuotaOutcome outcome) {
+    double max = 0;
+    if (outcome != null) {
+      for (QuotaOutcome.LimitUsage usage : outcome.limits()) {
+        max = Math.max(max, ratio(usage));
+      }
+    }
+    return max;
+  }
+
+  /** Used over amount (1 for an amount of 0). */
+  private static double ratio(QuotaOutcome.LimitUsage usage) {
+    long amount = usage.limit().amount();
+    return amount == 0 ? 1 : (double) usage.used() / amount;
+  }
+
   /** Ranks the tenants and rewrites the series: the top N by highest ratio, then the rest as {@code other}. */
   void publish() {
-    List<Map.Entry<String, Tracked>> ranked = new ArrayList<>(tenants.entrySet());
-    ranked.sort(Comparator.comparingDouble((Map.Entry<String, Tracked> e) -> -e.getValue().max)
-        .thenComparing(Map.Entry::getKey));
+    record Ranked(String tenant, Tracked tracked, QuotaOutcome last, double max) {}
+    List<Ranked> ranked = new ArrayList<>(tenants.size());
+    for (Map.Entry<String, Tracked> entry : tenants.entrySet()) {
+      QuotaOutcome last = (QuotaOutcome) LAST.getAcquire(entry.getValue());
+      ranked.add(new Ranked(entry.getKey(), entry.getValue(), last, max(last)));
+    }
+    ranked.sort(Comparator.comparingDouble((Ranked r) -> -r.max()).thenComparing(Ranked::tenant));
     List<MultiGauge.Row<?>> ratioRows = new ArrayList<>();
     List<MultiGauge.Row<?>> deniedRows = new ArrayList<>();
     List<MultiGauge.Row<?>> softRows = new ArrayList<>();
@@ -99,14 +141,19 @@ final class QuotaUsageMeters {
     long otherSoft = untracked.softOver.sum();
     boolean anyOther = !tenants.isEmpty() && ranked.size() > topN || otherDenied > 0 || otherSoft > 0;
     for (int i = 0; i < ranked.size(); i++) {
-      String tenant = ranked.get(i).getKey();
-      Tracked t = ranked.get(i).getValue();
+      String tenant = ranked.get(i).tenant();
+      Tracked t = ranked.get(i).tracked();
       if (i < topN) {
-        t.ratios.forEach((limit, r) -> ratioRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant, "limit", limit), r)));
+        QuotaOutcome last = ranked.get(i).last();
+        if (last != null) {
+          for (QuotaOutcome.LimitUsage usage : last.limits()) {
+            ratioRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant, "limit", usage.limit().name()), ratio(usage)));
+          }
+        }
         deniedRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant), t.denied.sum()));
         softRows.add(MultiGauge.Row.of(Tags.of("tenant", tenant), t.softOver.sum()));
       } else {
-        otherMax = Math.max(otherMax, t.max);
+        otherMax = Math.max(otherMax, ranked.get(i).max());
         otherDenied += t.denied.sum();
         otherSoft += t.softOver.sum();
       }

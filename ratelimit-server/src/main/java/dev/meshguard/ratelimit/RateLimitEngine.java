@@ -347,22 +347,35 @@ public final class RateLimitEngine {
       }
       return own;
     }
-    for (QuotaOutcome.LimitUsage usage : outcome.limits()) {
+    // The tightest is chosen first and only its status built: this runs for every request of a tenant.
+    List<QuotaOutcome.LimitUsage> usages = outcome.limits();
+    int best = -1; // -1: own
+    Code bestCode = own.code();
+    long bestRemaining = own.limitRemaining();
+    for (int i = 0; i < usages.size(); i++) {
+      QuotaOutcome.LimitUsage usage = usages.get(i);
       Code code = !outcome.admitted() && usage.limit().hard() && usage.over() ? Code.OVER_LIMIT : Code.OK;
-      DescriptorStatus candidate = new DescriptorStatus(code, currentLimit(usage.limit()), usage.remaining(),
-          Duration.ofMillis(usage.resetMillis()));
-      if (tightest == null || tighter(candidate, tightest)) {
-        tightest = candidate;
+      long remaining = usage.remaining();
+      if (best < 0 && tightest == null || tighter(code, remaining, bestCode, bestRemaining)) {
+        best = i;
+        bestCode = code;
+        bestRemaining = remaining;
       }
     }
-    return tightest == null ? own : tightest;
+    if (best < 0) {
+      return own;
+    }
+    QuotaOutcome.LimitUsage usage = usages.get(best);
+    return new DescriptorStatus(bestCode, currentLimit(usage.limit()), bestRemaining,
+        Duration.ofMillis(usage.resetMillis()));
   }
 
-  private static boolean tighter(DescriptorStatus candidate, DescriptorStatus current) {
-    if (candidate.code() != current.code()) {
-      return candidate.code() == Code.OVER_LIMIT;
+  /** An OVER_LIMIT status is tighter than an OK one; else the one with less remaining (the current one on a tie). */
+  private static boolean tighter(Code code, long remaining, Code currentCode, long currentRemaining) {
+    if (code != currentCode) {
+      return code == Code.OVER_LIMIT;
     }
-    return candidate.limitRemaining() < current.limitRemaining();
+    return remaining < currentRemaining;
   }
 
   private static CurrentLimit currentLimit(QuotaLimit limit) {

@@ -46,6 +46,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import javax.net.ssl.SSLException;
 import reactor.core.Disposable;
 
@@ -60,7 +61,9 @@ import reactor.core.Disposable;
  * cannot interleave with another caller's. On Redis Cluster a script may only touch keys of one
  * slot, so the counters are grouped by slot (every key of one descriptor carries the same hash
  * tag, see {@link StoreKeys}) and the groups are sent at once, one script call each, and awaited
- * together: latency is one round trip whatever the number of descriptors. The script is loaded
+ * together: latency is one round trip whatever the number of descriptors. A tenant quota
+ * ({@code quota.lua}) joins the descriptors' script in one call on a single server, and is one
+ * more call sent with the groups on a cluster ({@link #hit(List, QuotaHit, long)}). The script is loaded
  * when the store connects (on a cluster: on every master, and again whenever the topology
  * changes) and sent as EVALSHA; a server that still does not know it (restarted, failed over)
  * answers NOSCRIPT and gets one EVAL, which also caches it.
@@ -89,6 +92,32 @@ public final class RedisStore implements CounterStore {
   static final String SCRIPT = loadScript("ratelimit.lua");
   /** The tenant quota script ({@code quota.lua}); see {@link QuotaCounters}. */
   static final String QUOTA_SCRIPT = loadScript("quota.lua");
+  /**
+   * Both in one script, for a single server (standalone or Sentinel): each of the two runs as a
+   * local function of its own, on its part of KEYS and ARGV. KEYS: the descriptor counters' keys,
+   * then the quota's. ARGV: the number of descriptor keys, the number of {@code ratelimit.lua}'s
+   * arguments, those arguments, then {@code quota.lua}'s. Returns {@code ratelimit.lua}'s values
+   * followed by {@code quota.lua}'s. Built from the two files, so the algorithms exist once.
+   */
+  static final String COMBINED_SCRIPT = """
+      -- meshguard rate limit and tenant quota in one call: ratelimit.lua, then quota.lua (see RedisStore).
+      local function ratelimit(KEYS, ARGV)
+      --[[ratelimit.lua]]
+      end
+      local function quota(KEYS, ARGV)
+      --[[quota.lua]]
+      end
+      local nkeys, nargs = tonumber(ARGV[1]), tonumber(ARGV[2])
+      local rkeys, rargs, qkeys, qargs = {}, {}, {}, {}
+      for i = 1, nkeys do rkeys[i] = KEYS[i] end
+      for i = nkeys + 1, #KEYS do qkeys[i - nkeys] = KEYS[i] end
+      for i = 1, nargs do rargs[i] = ARGV[i + 2] end
+      for i = nargs + 3, #ARGV do qargs[i - nargs - 2] = ARGV[i] end
+      local out = ratelimit(rkeys, rargs)
+      local q = quota(qkeys, qargs)
+      for i = 1, #q do out[#out + 1] = q[i] end
+      return out
+      """.replace("--[[ratelimit.lua]]", SCRIPT).replace("--[[quota.lua]]", QUOTA_SCRIPT);
 
   private static final Duration RECONNECT_MIN = Duration.ofMillis(10);
   private static final Duration RECONNECT_MAX = Duration.ofSeconds(1);
@@ -96,6 +125,8 @@ public final class RedisStore implements CounterStore {
   private static final int VALUES_PER_HIT = 6;
   private static final int RESULTS_PER_HIT = 5;
   private static final int WARM_UP_CALLS = 20;
+  /** Tenants whose quota counter names are kept (a few hundred bytes each); see {@link QuotaCounters.NameCache}. */
+  private static final int QUOTA_NAMES_CACHED = 10_000;
 
   /** How the store reaches Redis once connected. */
   private sealed interface Link {
@@ -133,9 +164,9 @@ public final class RedisStore implements CounterStore {
       List<CompletableFuture<?>> opening = new ArrayList<>();
       for (RedisClusterNode node : connection.getPartitions()) {
         if (node.getRole().isUpstream() && !node.hasNoSlots()) {
-          // Each master also gets the script now, so the first requests need no NOSCRIPT retry.
+          // Each master also gets the scripts now, so the first requests need no NOSCRIPT retry.
           opening.add(connection.getConnectionAsync(node.getUri().getHost(), node.getUri().getPort())
-              .thenCompose(c -> c.async().scriptLoad(SCRIPT)));
+              .thenCompose(c -> c.async().scriptLoad(SCRIPT).thenCompose(sha -> c.async().scriptLoad(QUOTA_SCRIPT))));
         }
       }
       return CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new));
@@ -153,6 +184,8 @@ public final class RedisStore implements CounterStore {
   private final StoreKeys keys;
   private final String sha;
   private final String quotaSha;
+  private final String combinedSha;
+  private final QuotaCounters.NameCache quotaNames;
   private final long timeoutNanos;
   private final long jitterSeconds;
   private final ClientResources resources;
@@ -167,6 +200,8 @@ public final class RedisStore implements CounterStore {
     this.keys = new StoreKeys(options.keyPrefix());
     this.sha = sha1(SCRIPT);
     this.quotaSha = sha1(QUOTA_SCRIPT);
+    this.combinedSha = sha1(COMBINED_SCRIPT);
+    this.quotaNames = new QuotaCounters.NameCache(options.keyPrefix(), QUOTA_NAMES_CACHED);
     this.timeoutNanos = options.commandTimeout().toNanos();
     this.jitterSeconds = options.expirationJitter().toSeconds();
     int threads = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
@@ -324,7 +359,9 @@ public final class RedisStore implements CounterStore {
     // Two waits at most, however slow Redis is: the load, then all the calls sent at once.
     long waitMillis = Math.max(options.connectTimeout().toMillis(), options.commandTimeout().toMillis()) * 2;
     try {
-      standalone.connection().async().scriptLoad(SCRIPT).get(waitMillis, TimeUnit.MILLISECONDS);
+      CompletableFuture.allOf(Stream.of(SCRIPT, QUOTA_SCRIPT, COMBINED_SCRIPT)
+          .map(script -> standalone.connection().async().scriptLoad(script).toCompletableFuture())
+          .toArray(CompletableFuture[]::new)).get(waitMillis, TimeUnit.MILLISECONDS);
       List<CompletableFuture<Object>> calls = new ArrayList<>(WARM_UP_CALLS);
       for (int i = 0; i < WARM_UP_CALLS; i++) {
         calls.add(standalone.commands().evalsha(sha, ScriptOutputType.MULTI, new String[0], "0", "0")
@@ -407,9 +444,13 @@ public final class RedisStore implements CounterStore {
   }
 
   /**
-   * The descriptor counters and the tenant quota are sent at once (on a single server pipelined
-   * on one connection: two scripts, one round trip) and awaited together; the quota's counters
-   * share the tenant's hash tag, so on a cluster its script goes to one slot like any descriptor's.
+   * The descriptor counters and the tenant quota in one round trip. On a single server
+   * (standalone, Sentinel) one script call does both ({@link #COMBINED_SCRIPT}): Redis runs
+   * pipelined scripts one after the other anyway, so two calls would only add a second command's
+   * parsing, dispatch and reply on both sides. On a cluster a script may only touch keys of one
+   * slot, and the quota's counters (the tenant's hash tag) are in another slot than the
+   * descriptors' (and usually on another master), so there the quota's script is sent beside the
+   * descriptors' calls and all are awaited together: still one round trip, run in parallel.
    */
   @Override
   public Answer hit(List<Hit> hits, QuotaHit quota, long nowMillis) {
@@ -423,21 +464,31 @@ public final class RedisStore implements CounterStore {
     for (int i = 0; i < n; i++) {
       prepare(hits.get(i), nowMillis, i, hitKeys, hitArgs);
     }
-    String jitter = Long.toString(jitterSeconds == 0 ? 0 : ThreadLocalRandom.current().nextLong(jitterSeconds));
+    long jitterDrawn = jitterSeconds == 0 ? 0 : ThreadLocalRandom.current().nextLong(jitterSeconds);
+    String jitter = Long.toString(jitterDrawn);
     String now = Long.toString(nowMillis);
+    QuotaCounters.Slot[] slots = quota == null ? null : quotaNames.of(quota).slots(nowMillis, jitterDrawn * 1000);
+    boolean combined = slots != null && n > 0 && current instanceof StandaloneLink;
     // Groups of hit indices sharing a slot, in request order; one group on a single server.
     List<int[]> groups = n == 0 ? List.of() : current instanceof ClusterLink ? bySlot(hitKeys) : List.of(range(n));
     List<CompletableFuture<List<Object>>> calls = new ArrayList<>(groups.size() + 1);
-    for (int[] group : groups) {
-      calls.add(call(current.commands(), group, hitKeys, hitArgs, now, jitter));
-    }
-    QuotaCounters.Slot[] slots = null;
-    if (quota != null) {
-      slots = QuotaCounters.slots(options.keyPrefix(), quota, nowMillis, Long.parseLong(jitter) * 1000);
-      calls.add(quotaCall(current.commands(), slots, quota.hits()));
+    if (combined) {
+      calls.add(combinedCall(current.commands(), groups.getFirst(), hitKeys, hitArgs, now, jitter, slots,
+          quota.hits()));
+    } else {
+      for (int[] group : groups) {
+        calls.add(call(current.commands(), group, hitKeys, hitArgs, now, jitter));
+      }
+      if (slots != null) {
+        calls.add(quotaCall(current.commands(), slots, quota.hits()));
+      }
     }
     try {
-      CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get(timeoutNanos, TimeUnit.NANOSECONDS);
+      if (calls.size() == 1) {
+        calls.getFirst().get(timeoutNanos, TimeUnit.NANOSECONDS);
+      } else {
+        CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get(timeoutNanos, TimeUnit.NANOSECONDS);
+      }
     } catch (TimeoutException e) {
       throw new StoreException("redis did not answer within " + options.commandTimeout().toMillis() + " ms ("
           + uri + ")", e);
@@ -448,6 +499,16 @@ public final class RedisStore implements CounterStore {
       throw new StoreException("interrupted while waiting for redis", e);
     }
     Outcome[] outcomes = new Outcome[n];
+    if (combined) {
+      List<Object> values = calls.getFirst().join();
+      int descriptorValues = n * RESULTS_PER_HIT;
+      if (values == null || values.size() != descriptorValues + 1 + 2 * slots.length) {
+        throw new StoreException("redis script answered " + (values == null ? "nothing" : values.size() + " values")
+            + " for " + n + " counters and " + slots.length + " quota limits");
+      }
+      outcomes(values.subList(0, descriptorValues), groups.getFirst(), outcomes);
+      return new Answer(outcomes, quotaOutcome(slots, quota.hits(), values.subList(descriptorValues, values.size())));
+    }
     for (int g = 0; g < groups.size(); g++) {
       List<Object> values = calls.get(g).join();
       int[] group = groups.get(g);
@@ -455,23 +516,61 @@ public final class RedisStore implements CounterStore {
         throw new StoreException("redis script answered " + (values == null ? "nothing" : values.size() + " values")
             + " for " + group.length + " counters");
       }
-      for (int j = 0; j < group.length; j++) {
-        int base = j * RESULTS_PER_HIT;
-        outcomes[group[j]] = new Outcome(number(values.get(base)), number(values.get(base + 1)),
-            number(values.get(base + 2)), number(values.get(base + 3)), number(values.get(base + 4)) == 1);
-      }
+      outcomes(values, group, outcomes);
     }
     return new Answer(outcomes, slots == null ? null : quotaOutcome(slots, quota.hits(), calls.getLast().join()));
   }
 
+  /** The outcomes of the hits of {@code group}, from the script's values (five per hit). */
+  private static void outcomes(List<Object> values, int[] group, Outcome[] outcomes) {
+    for (int j = 0; j < group.length; j++) {
+      int base = j * RESULTS_PER_HIT;
+      outcomes[group[j]] = new Outcome(number(values.get(base)), number(values.get(base + 1)),
+          number(values.get(base + 2)), number(values.get(base + 3)), number(values.get(base + 4)) == 1);
+    }
+  }
+
+  /** {@link #COMBINED_SCRIPT}: the hits of {@code group} and the quota, in one call. */
+  private CompletableFuture<List<Object>> combinedCall(RedisScriptingAsyncCommands<String, String> commands,
+      int[] group, String[][] hitKeys, String[][] hitArgs, String now, String jitter, QuotaCounters.Slot[] slots,
+      long hits) {
+    int keyCount = 0;
+    for (int i : group) {
+      keyCount += hitKeys[i].length;
+    }
+    int descriptorKeys = keyCount;
+    for (QuotaCounters.Slot slot : slots) {
+      keyCount += slot.keys().length;
+    }
+    String[] keyArray = new String[keyCount];
+    int descriptorArgs = 2 + group.length * VALUES_PER_HIT;
+    String[] args = new String[2 + descriptorArgs + 1 + slots.length * VALUES_PER_HIT];
+    args[0] = Integer.toString(descriptorKeys);
+    args[1] = Integer.toString(descriptorArgs);
+    int k = descriptorArgs(group, hitKeys, hitArgs, now, jitter, keyArray, 0, args, 2);
+    quotaArgs(slots, hits, keyArray, k, args, 2 + descriptorArgs);
+    return evalsha(commands, combinedSha, COMBINED_SCRIPT, keyArray, args);
+  }
+
   private CompletableFuture<List<Object>> quotaCall(RedisScriptingAsyncCommands<String, String> commands,
       QuotaCounters.Slot[] slots, long hits) {
-    List<String> keyList = new ArrayList<>(slots.length * 2);
-    String[] args = new String[1 + slots.length * VALUES_PER_HIT];
-    args[0] = Long.toString(hits);
-    int a = 1;
+    int keyCount = 0;
     for (QuotaCounters.Slot slot : slots) {
-      keyList.addAll(List.of(slot.keys()));
+      keyCount += slot.keys().length;
+    }
+    String[] keyArray = new String[keyCount];
+    String[] args = new String[1 + slots.length * VALUES_PER_HIT];
+    quotaArgs(slots, hits, keyArray, 0, args, 0);
+    return evalsha(commands, quotaSha, QUOTA_SCRIPT, keyArray, args);
+  }
+
+  /** Writes {@code quota.lua}'s keys into {@code keys} from {@code k} and its arguments into {@code args} from {@code a}. */
+  private static void quotaArgs(QuotaCounters.Slot[] slots, long hits, String[] keys, int k, String[] args, int a) {
+    args[a++] = Long.toString(hits);
+    for (QuotaCounters.Slot slot : slots) {
+      for (String key : slot.keys()) {
+        keys[k++] = key;
+      }
       args[a++] = slot.kind() == QuotaCounters.Kind.PERIOD ? "p" : "s";
       args[a++] = Long.toString(slot.limit().amount());
       args[a++] = slot.limit().hard() ? "1" : "0";
@@ -479,10 +578,14 @@ public final class RedisStore implements CounterStore {
       args[a++] = Long.toString(slot.windowMillis());
       args[a++] = Long.toString(slot.elapsedMillis());
     }
-    String[] keyArray = keyList.toArray(String[]::new);
-    CompletionStage<List<Object>> first = commands.evalsha(quotaSha, ScriptOutputType.MULTI, keyArray, args);
+  }
+
+  /** EVALSHA, and EVAL once if the server answers NOSCRIPT (restarted, failed over, flushed). */
+  private static CompletableFuture<List<Object>> evalsha(RedisScriptingAsyncCommands<String, String> commands,
+      String sha, String script, String[] keys, String[] args) {
+    CompletionStage<List<Object>> first = commands.evalsha(sha, ScriptOutputType.MULTI, keys, args);
     return first.toCompletableFuture().exceptionallyCompose(e -> isNoScript(e)
-        ? commands.<List<Object>>eval(QUOTA_SCRIPT, ScriptOutputType.MULTI, keyArray, args).toCompletableFuture()
+        ? commands.<List<Object>>eval(script, ScriptOutputType.MULTI, keys, args).toCompletableFuture()
         : CompletableFuture.failedFuture(e));
   }
 
@@ -568,23 +671,32 @@ public final class RedisStore implements CounterStore {
 
   private CompletableFuture<List<Object>> call(RedisScriptingAsyncCommands<String, String> commands, int[] group,
       String[][] hitKeys, String[][] hitArgs, String now, String jitter) {
-    List<String> keyList = new ArrayList<>(group.length * 2);
+    int keyCount = 0;
+    for (int i : group) {
+      keyCount += hitKeys[i].length;
+    }
+    String[] keyArray = new String[keyCount];
     String[] args = new String[2 + group.length * VALUES_PER_HIT];
-    args[0] = now;
-    args[1] = jitter;
-    int a = 2;
+    descriptorArgs(group, hitKeys, hitArgs, now, jitter, keyArray, 0, args, 0);
+    return evalsha(commands, sha, SCRIPT, keyArray, args);
+  }
+
+  /**
+   * Writes {@code ratelimit.lua}'s keys for {@code group} into {@code keys} from {@code k} and its
+   * arguments into {@code args} from {@code a}; returns the next free key index.
+   */
+  private static int descriptorArgs(int[] group, String[][] hitKeys, String[][] hitArgs, String now, String jitter,
+      String[] keys, int k, String[] args, int a) {
+    args[a++] = now;
+    args[a++] = jitter;
     for (int i : group) {
       for (String key : hitKeys[i]) {
-        keyList.add(key);
+        keys[k++] = key;
       }
       System.arraycopy(hitArgs[i], 0, args, a, VALUES_PER_HIT);
       a += VALUES_PER_HIT;
     }
-    String[] keyArray = keyList.toArray(String[]::new);
-    CompletionStage<List<Object>> first = commands.evalsha(sha, ScriptOutputType.MULTI, keyArray, args);
-    return first.toCompletableFuture().exceptionallyCompose(e -> isNoScript(e)
-        ? commands.<List<Object>>eval(SCRIPT, ScriptOutputType.MULTI, keyArray, args).toCompletableFuture()
-        : CompletableFuture.failedFuture(e));
+    return k;
   }
 
   /** NOSCRIPT: the server does not know the script. The cluster API reports it as a plain command error. */

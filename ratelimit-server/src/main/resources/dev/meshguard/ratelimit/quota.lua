@@ -29,6 +29,8 @@ local function weighted(count, elapsed, window)
   return idiv(count * w, WEIGHT_ONE)
 end
 
+-- One MGET reads every counter (all in the tenant's slot): one redis.call instead of one per key.
+local values = redis.call('MGET', unpack(KEYS))
 local before = {}
 local current = {}
 local admitted = 1
@@ -39,13 +41,13 @@ while a <= #ARGV do
   local kind = ARGV[a]
   local amount = tonumber(ARGV[a + 1])
   local hard = ARGV[a + 2] == '1'
-  local c = tonumber(redis.call('GET', KEYS[k]) or '0')
+  local c = tonumber(values[k] or '0')
   current[i] = c
   if kind == 'p' then
     before[i] = c
     k = k + 1
   else
-    local previous = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
+    local previous = tonumber(values[k + 1] or '0')
     before[i] = weighted(previous, tonumber(ARGV[a + 5]), tonumber(ARGV[a + 4])) + c
     k = k + 2
   end
@@ -59,15 +61,21 @@ end
 if admitted == 1 and hits > 0 then
   k = 1
   a = 2
+  i = 1
   while a <= #ARGV do
     redis.call('INCRBY', KEYS[k], string.format('%d', hits))
-    redis.call('PEXPIRE', KEYS[k], string.format('%d', math.max(tonumber(ARGV[a + 3]), 1)))
+    -- A counter's expiry is set when it is created: its period's end (plus jitter) does not move
+    -- while the period lasts, so setting it on every hit would only cost a call.
+    if current[i] == 0 then
+      redis.call('PEXPIRE', KEYS[k], string.format('%d', math.max(tonumber(ARGV[a + 3]), 1)))
+    end
     if ARGV[a] == 'p' then
       k = k + 1
     else
       k = k + 2
     end
     a = a + 6
+    i = i + 1
   end
 end
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.meshguard.core.time.ManualClock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -13,6 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class MemoryStoreTest {
@@ -59,6 +61,85 @@ class MemoryStoreTest {
       assertThat(admitted.get()).as("window %d", window).isEqualTo(100);
       clock.advance(Duration.ofSeconds(1));
     }
+  }
+
+  /**
+   * The per-tenant lock: many threads, requests of 1 to 3 hits, two hard limits and a soft one,
+   * while the sweeper runs: no hard limit is ever exceeded, and every limit counts exactly the hits
+   * of the admitted requests (all or nothing per request, no update lost). Then requests of one hit
+   * fill the month exactly.
+   */
+  @Test
+  void manyThreadsOnOneTenantNeverExceedAHardQuota() throws Exception {
+    ManualClock clock = new ManualClock(Instant.parse("2026-02-28T23:00:00Z"));
+    MemoryStore store = new MemoryStore(clock);
+    TenantQuota quota = new TenantQuota("acme", ZoneOffset.UTC, List.of(
+        new QuotaLimit("monthly", new QuotaPeriod.Calendar(CalendarUnit.MONTH), 3_000, QuotaLimit.Enforcement.HARD),
+        new QuotaLimit("minute", new QuotaPeriod.Window(Algorithm.FIXED_WINDOW, 60), 2_000,
+            QuotaLimit.Enforcement.HARD),
+        new QuotaLimit("soft", new QuotaPeriod.Window(Algorithm.FIXED_WINDOW, 3_600), 10,
+            QuotaLimit.Enforcement.SOFT)), false, TenantQuota.ManagedBy.API);
+    long total = 0;
+    for (int minute = 0; minute < 2; minute++) {
+      long admitted = hammer(store, quota, clock, true);
+      QuotaOutcome usage = store.hit(List.of(), new QuotaHit("acme", quota, 0), clock.millis()).quota();
+      total += admitted;
+      assertThat(usage.limits().get(1).used()).as("minute %d", minute).isEqualTo(admitted)
+          .isLessThanOrEqualTo(2_000);
+      assertThat(usage.limits().get(0).used()).as("minute %d", minute).isEqualTo(total).isLessThanOrEqualTo(3_000);
+      assertThat(usage.limits().get(2).used()).as("the soft limit counts every admitted hit").isEqualTo(total);
+      clock.advance(Duration.ofMinutes(1));
+    }
+    hammer(store, quota, clock, false);
+    assertThat(store.hit(List.of(), new QuotaHit("acme", quota, 0), clock.millis()).quota().limits().getFirst()
+        .used()).isEqualTo(3_000);
+    // The month ends: the tenant's counters are over, the sweeper drops them, and a new month starts at 0.
+    clock.setWallTime(Instant.parse("2026-03-01T00:00:00Z"));
+    store.purgeExpired();
+    QuotaOutcome march = store.hit(List.of(), new QuotaHit("acme", quota, 1), clock.millis()).quota();
+    assertThat(march.admitted()).isTrue();
+    assertThat(march.limits().getFirst().used()).isEqualTo(1);
+  }
+
+  /**
+   * Eight threads send 400 quota requests each (of 1, 2 or 3 hits when {@code mixed}, else 1) while
+   * a ninth sweeps; returns the hits admitted.
+   */
+  private static long hammer(MemoryStore store, TenantQuota quota, ManualClock clock, boolean mixed)
+      throws Exception {
+    int threads = 8;
+    AtomicLong admittedHits = new AtomicLong();
+    CountDownLatch start = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(threads + 1);
+    try {
+      List<Future<?>> futures = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        long hits = mixed ? 1 + t % 3 : 1;
+        futures.add(pool.submit(() -> {
+          start.await();
+          for (int i = 0; i < 400; i++) {
+            if (store.hit(List.of(), new QuotaHit("acme", quota, hits), clock.millis()).quota().admitted()) {
+              admittedHits.addAndGet(hits);
+            }
+          }
+          return null;
+        }));
+      }
+      futures.add(pool.submit(() -> {
+        start.await();
+        for (int i = 0; i < 200; i++) {
+          store.purgeExpired(); // nothing is expired: it must never drop the tenant's live counters
+        }
+        return null;
+      }));
+      start.countDown();
+      for (Future<?> f : futures) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    return admittedHits.get();
   }
 
   @Test
