@@ -4,6 +4,7 @@ import dev.meshguard.audit.AppendOutcome;
 import dev.meshguard.audit.AuditConfig;
 import dev.meshguard.audit.AuditEvent;
 import dev.meshguard.audit.AuditLog;
+import dev.meshguard.audit.AuditValue;
 import dev.meshguard.audit.Durability;
 import dev.meshguard.audit.EventIds;
 import dev.meshguard.core.admin.AdminServer;
@@ -132,26 +133,38 @@ final class RateLimits {
 
   /**
    * A {@code quota-change} event: a quota created, replaced or deleted, or a tenant's usage reset
-   * through the admin API. Outcome the operation; subject the caller ({@code token} or
-   * {@code local}) and its address; object {@code tenant=NAME}; reason the before and after
-   * values as JSON: {@code {"before":...,"after":...}} (null when there was none).
+   * through the admin API. Outcome the operation; {@code subject.principal} the caller (the SPIFFE
+   * ID of a quota admin's certificate, {@code admin-token} or {@code local}, never the token) and
+   * {@code subject.source_ip} its address; {@code object.descriptors} {@code tenant=NAME} and
+   * {@code object.before}/{@code object.after} the values as structured JSON (the quota, or for a
+   * reset the usage; absent when there was none); the reason says the same in words.
    */
   static AuditEvent quotaChangeEvent(Clock clock, QuotaAdminApi.Change change) {
-    com.fasterxml.jackson.databind.node.ObjectNode values = CHANGE_JSON.createObjectNode();
-    try {
-      values.set("before", change.before() == null ? null : CHANGE_JSON.readTree(change.before()));
-      values.set("after", change.after() == null ? null : CHANGE_JSON.readTree(change.after()));
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalStateException("the quota API hands over JSON it wrote", e);
-    }
+    String reason = switch (change.operation()) {
+      case "create" -> "quota of tenant " + cut(change.tenant()) + " created";
+      case "replace" -> "quota of tenant " + cut(change.tenant()) + " replaced";
+      case "delete" -> "quota of tenant " + cut(change.tenant()) + " deleted";
+      case "reset" -> "usage of tenant " + cut(change.tenant()) + " reset";
+      default -> change.operation() + " of tenant " + cut(change.tenant());
+    } + " by " + change.caller();
     return new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "quota-change", change.operation(),
         new AuditEvent.Subject(change.caller(), null, change.sourceIp()),
-        new AuditEvent.AuditObject(null, null, null, null, "tenant=" + cut(change.tenant()), null, null, null),
-        new AuditEvent.PolicyRef(null, cut(change.tenant()), null), values.toString(), 0);
+        new AuditEvent.AuditObject(null, null, null, null, "tenant=" + cut(change.tenant()), null, null, null,
+            value(change.before()), value(change.after())),
+        new AuditEvent.PolicyRef(null, cut(change.tenant()), null), reason, 0);
   }
 
-  private static final com.fasterxml.jackson.databind.ObjectMapper CHANGE_JSON =
-      new com.fasterxml.jackson.databind.ObjectMapper();
+  /** The API's JSON as a structured value; text it could not be (never seen: the API writes integers) as a string. */
+  private static AuditValue value(String json) {
+    if (json == null) {
+      return null;
+    }
+    try {
+      return AuditValue.parse(json);
+    } catch (IllegalArgumentException e) {
+      return new AuditValue.Str(json);
+    }
+  }
 
   private static String revisionOf(RateLimitServer server) {
     return server == null ? null : server.revision(); // a request raced start: no revision to name

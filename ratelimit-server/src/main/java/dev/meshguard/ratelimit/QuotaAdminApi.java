@@ -80,7 +80,9 @@ public final class QuotaAdminApi implements HttpHandler {
    * @param caller the SPIFFE ID of a quota admin's client certificate, {@value #CALLER_TOKEN} or
    *     {@value #CALLER_LOCAL}
    * @param sourceIp the caller's address
-   * @param before the quota (or for {@code reset} the usage) before, as JSON; null when none
+   * @param before the quota (or for {@code reset} the usage: tenant, quota, and per limit name,
+   *     period, enforcement, amount, used, remaining, resets_at) before, as JSON without
+   *     floating-point numbers; null when none
    * @param after the same after; null when none
    */
   public record Change(String operation, String tenant, String caller, String sourceIp, String before, String after) {}
@@ -358,7 +360,7 @@ public final class QuotaAdminApi implements HttpHandler {
     QuotaOutcome after = engine.quotaUsage(tenant);
     ObjectNode afterJson = after == null ? null : usageJson(tenant, applicable, after);
     record(new Change("reset", tenant, caller.identity(), caller.sourceIp(),
-        usageJson(tenant, applicable, before).toString(), afterJson == null ? null : afterJson.toString()));
+        usageRecord(usageJson(tenant, applicable, before)), afterJson == null ? null : usageRecord(afterJson)));
     return new Reply(200, afterJson == null ? "{}" : afterJson.toString());
   }
 
@@ -421,6 +423,20 @@ public final class QuotaAdminApi implements HttpHandler {
       }
     }
     return new Reply(200, root.toString());
+  }
+
+  /**
+   * A usage document as a {@link Change} carries it: without {@code percent} and
+   * {@code max_ratio}, the floating-point members, which the audit log's structured values refuse
+   * (they follow from {@code used} and {@code amount}).
+   */
+  private static String usageRecord(ObjectNode usage) {
+    ObjectNode copy = usage.deepCopy();
+    copy.remove("max_ratio");
+    for (JsonNode limit : copy.path("limits")) {
+      ((ObjectNode) limit).remove("percent");
+    }
+    return copy.toString();
   }
 
   private ObjectNode usageJson(String tenant, TenantQuota quota, QuotaOutcome usage) {
