@@ -98,12 +98,17 @@ public final class QuotaAdminApi implements HttpHandler {
   private final Clock clock;
   private final byte[] token; // null: no token required on loopback
   private final SpiffeIdAllowList admins; // empty: nobody by certificate
+  private final TenantIndex tenants;
   private final ChangeListener listener;
 
-  /** @param admins who may call the gRPC service by client certificate; empty: nobody */
+  /**
+   * @param admins who may call the gRPC service by client certificate; empty: nobody
+   * @param tenants the tenants requests named, for {@link #listAbove}
+   */
   QuotaAdminApi(QuotaStore store, RateLimitEngine engine, Clock clock, byte[] token, SpiffeIdAllowList admins,
-      ChangeListener listener) {
+      TenantIndex tenants, ChangeListener listener) {
     this.admins = Objects.requireNonNull(admins, "admins");
+    this.tenants = Objects.requireNonNull(tenants, "tenants");
     this.store = Objects.requireNonNull(store, "store");
     this.engine = Objects.requireNonNull(engine, "engine");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -130,7 +135,7 @@ public final class QuotaAdminApi implements HttpHandler {
       token = text.getBytes(StandardCharsets.UTF_8);
     }
     QuotaAdminApi api = new QuotaAdminApi(server.quotaStore(), server.engine(), clock, token, server.quotaAdmins(),
-        listener);
+        server.tenantIndex(), listener);
     server.quotaGrpc().enable(api); // the same operations on the gRPC port: admin certificate or token
     return api;
   }
@@ -407,17 +412,24 @@ public final class QuotaAdminApi implements HttpHandler {
     ObjectNode root = JSON.createObjectNode();
     root.put("above", above);
     ArrayNode tenants = root.putArray("tenants");
-    // Tenants without a quota of their own (counted on the default quota) are not known here:
-    // the store keeps definitions, not the tenants seen.
+    // Tenants with a quota of their own, and every tenant requests named (the tenant index), which
+    // finds those counted on the default quota: the quota store does not know them by name.
+    java.util.Set<String> names = new java.util.TreeSet<>(this.tenants.tenants());
     for (TenantQuota quota : snapshot.quotas()) {
-      if (quota.isDefault() || quota.unlimited()) {
-        continue;
+      if (!quota.isDefault()) {
+        names.add(quota.tenant());
       }
-      QuotaOutcome usage = engine.quotaUsage(quota.tenant());
+    }
+    for (String tenant : names) {
+      TenantQuota applicable = snapshot.applicable(tenant);
+      if (applicable == null) {
+        continue; // unlimited, or no quota applies any more
+      }
+      QuotaOutcome usage = engine.quotaUsage(tenant);
       if (usage == null) {
         continue;
       }
-      ObjectNode doc = usageJson(quota.tenant(), quota, usage);
+      ObjectNode doc = usageJson(tenant, applicable, usage);
       if (doc.path("max_ratio").asDouble() > above) {
         tenants.add(doc);
       }

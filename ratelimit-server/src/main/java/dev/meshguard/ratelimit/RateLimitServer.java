@@ -106,6 +106,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private final String storeName;
   private final RateLimitEngine engine;
   private final RateLimitService service;
+  private final TenantIndex tenantIndex;
   private final QuotaGrpcService quotaGrpc = new QuotaGrpcService();
   private final Object pollLock = new Object();
   private String lastSeenHash; // guarded by pollLock
@@ -131,7 +132,8 @@ public final class RateLimitServer implements AutoCloseable, Component {
     this.quotaOptions = options.quota();
     this.engine = new RateLimitEngine(() -> current.get().config(), store, clock, options.engineOptions(), registry,
         quotaStore::snapshot, quotaOptions);
-    this.service = new RateLimitService(engine, listener, options.responseHeaders(), quotaListener);
+    this.tenantIndex = new TenantIndex(store instanceof RedisStore redis ? redis : null, clock);
+    this.service = new RateLimitService(engine, listener, options.responseHeaders(), quotaListener, tenantIndex);
   }
 
   /**
@@ -312,8 +314,8 @@ public final class RateLimitServer implements AutoCloseable, Component {
 
   /**
    * Re-imports the quota directory if it changed (or a previous import failed), then reads what
-   * other replicas changed in the quota store. The scheduler calls this; tests call it to import
-   * without waiting.
+   * other replicas changed in the quota store and shares the tenants this replica has seen
+   * ({@link TenantIndex}). The scheduler calls this; tests call it to import without waiting.
    */
   public void reloadQuotas() {
     Path dir = quotaOptions.dir();
@@ -345,6 +347,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
       }
     }
     quotaStore.refresh();
+    tenantIndex.flush();
   }
 
   private void pollQuotasQuietly() {
@@ -377,6 +380,11 @@ public final class RateLimitServer implements AutoCloseable, Component {
   /** Whether the gRPC port serves TLS. */
   public boolean tls() {
     return tls != null;
+  }
+
+  /** The tenants requests named, with or without a quota of their own (for tenants above a ratio). */
+  TenantIndex tenantIndex() {
+    return tenantIndex;
   }
 
   /** The engine deciding requests (for usage reads: {@link RateLimitEngine#quotaUsage}). */
