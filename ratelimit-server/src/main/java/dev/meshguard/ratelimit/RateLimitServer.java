@@ -382,6 +382,11 @@ public final class RateLimitServer implements AutoCloseable, Component {
     return tls != null;
   }
 
+  /** The gRPC port's TLS context; null for plaintext. */
+  TlsContext tlsContext() {
+    return tls;
+  }
+
   /** The tenants requests named, with or without a quota of their own (for tenants above a ratio). */
   TenantIndex tenantIndex() {
     return tenantIndex;
