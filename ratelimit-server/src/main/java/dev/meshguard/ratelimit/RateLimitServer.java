@@ -487,7 +487,10 @@ public final class RateLimitServer implements AutoCloseable, Component {
         .description("Requests answered by the failure mode after an unexpected error").register(registry);
   }
 
-  /** Stops polling, drains the gRPC server for up to its default grace, then closes the store. */
+  /**
+   * Stops polling, drains the gRPC server for up to its default grace, shares the tenants seen
+   * since the last poll, then closes the store.
+   */
   @Override
   public void close() {
     poll.cancel(false);
@@ -499,6 +502,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
     }
     try {
       grpc.close();
+      tenantIndex.flush(); // the tenants seen since the last poll, before the store goes
     } finally {
       if (tls != null) {
         tls.close();
