@@ -85,13 +85,22 @@ public record AuditEvent(
    * @param spiffeId a certificate's SPIFFE ID
    * @param headers request headers chosen for the record (lower-case names); secrets are masked
    *     by the log before anything is written
+   * @param before what a change found, e.g. a tenant's quota before it was replaced; null when
+   *     the event records no change or there was nothing before
+   * @param after what a change left; null when there is nothing after (a deletion)
    */
   public record AuditObject(
       String workload, String host, String method, String path, String descriptors, String serial, String spiffeId,
-      java.util.Map<String, String> headers) {
+      java.util.Map<String, String> headers, AuditValue before, AuditValue after) {
 
     public AuditObject {
       headers = headers == null ? null : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(headers));
+    }
+
+    public AuditObject(
+        String workload, String host, String method, String path, String descriptors, String serial, String spiffeId,
+        java.util.Map<String, String> headers) {
+      this(workload, host, method, path, descriptors, serial, spiffeId, headers, null, null);
     }
 
     public AuditObject(

@@ -86,12 +86,22 @@ public final class AuditReader {
         s.isObject() ? new AuditEvent.Subject(text(s, "principal"), text(s, "request_principal"), text(s, "source_ip"))
             : null,
         o.isObject() ? new AuditEvent.AuditObject(text(o, "workload"), text(o, "host"), text(o, "method"),
-            text(o, "path"), text(o, "descriptors"), text(o, "serial"), text(o, "spiffe_id"), headers) : null,
+            text(o, "path"), text(o, "descriptors"), text(o, "serial"), text(o, "spiffe_id"), headers,
+            value(o, "before"), value(o, "after")) : null,
         p.isObject() ? new AuditEvent.PolicyRef(text(p, "name"), text(p, "rule"), text(p, "revision")) : null,
         text(node, "reason"),
         node.path("latency_us").asLong(),
         c.isObject() ? new AuditEvent.Checkpoint(c.path("head_seq").asLong(), text(c, "head_hash"),
             c.path("dropped").asLong(), text(c, "key_id"), text(c, "signature")) : null);
+  }
+
+  /** A structured member as written; null when absent or (from a hand-edited line) not a valid value. */
+  private static AuditValue value(JsonNode node, String field) {
+    try {
+      return AuditValue.of(node.get(field));
+    } catch (IllegalArgumentException e) {
+      return null; // the query shows the rest of the event; verify judges the bytes, not this
+    }
   }
 
   private static String text(JsonNode node, String field) {

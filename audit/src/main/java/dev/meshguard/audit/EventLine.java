@@ -74,6 +74,8 @@ final class EventLine {
     private static final JsonLineWriter.Key KIND = new JsonLineWriter.Key("kind");
     private static final JsonLineWriter.Key LATENCY_US = new JsonLineWriter.Key("latency_us");
     private static final JsonLineWriter.Key OBJECT = new JsonLineWriter.Key("object");
+    private static final JsonLineWriter.Key AFTER = new JsonLineWriter.Key("after");
+    private static final JsonLineWriter.Key BEFORE = new JsonLineWriter.Key("before");
     private static final JsonLineWriter.Key DESCRIPTORS = new JsonLineWriter.Key("descriptors");
     private static final JsonLineWriter.Key HEADERS = new JsonLineWriter.Key("headers");
     private static final JsonLineWriter.Key HOST = new JsonLineWriter.Key("host");
@@ -169,6 +171,8 @@ final class EventLine {
       AuditEvent.AuditObject o = e.object();
       if (o != null) {
         g.startObject(OBJECT);
+        g.field(AFTER, o.after());
+        g.field(BEFORE, o.before());
         g.field(DESCRIPTORS, o.descriptors());
         if (o.headers() != null) {
           g.startObject(HEADERS);

@@ -41,7 +41,7 @@ public record Masking(Set<String> headers, Set<String> queryParameters, boolean 
     if (object != null && (object.headers() != null || !java.util.Objects.equals(maskedPath, object.path()))) {
       masked = masked.withObject(new AuditEvent.AuditObject(object.workload(), object.host(), object.method(),
           maskedPath, object.descriptors(), object.serial(), object.spiffeId(),
-          maskHeaders(object.headers())));
+          maskHeaders(object.headers()), object.before(), object.after()));
     }
     if (jwtSignatures && event.reason() != null) {
       String reason = stripJwtSignatures(event.reason());

@@ -2,6 +2,7 @@ package dev.meshguard.authz;
 
 import dev.meshguard.core.config.NotBlank;
 import dev.meshguard.core.config.Range;
+import dev.meshguard.core.tls.DecisionTls;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
@@ -406,24 +407,6 @@ public record AuthzOptions(
       if (maxHeaders < 1 || maxHeaderBytes < 1 || maxPathBytes < 1 || maxRequestBytes < 1024) {
         throw new IllegalArgumentException("input limits must be positive (max_request_bytes at least 1024)");
       }
-    }
-  }
-
-  /**
-   * mTLS on the decision port: only the mesh's proxies may ask.
-   *
-   * @param certFile the server's certificate chain (PEM)
-   * @param keyFile its key
-   * @param trustBundleFile the CAs client certificates must chain to
-   * @param allowedPeers client SPIFFE IDs allowed ({@code spiffe://td/ns/x/sa/y} or a
-   *     {@code /*} prefix); empty: any client with a valid SVID
-   */
-  public record DecisionTls(Path certFile, Path keyFile, Path trustBundleFile, List<String> allowedPeers) {
-    public DecisionTls {
-      Objects.requireNonNull(certFile, "certFile");
-      Objects.requireNonNull(keyFile, "keyFile");
-      Objects.requireNonNull(trustBundleFile, "trustBundleFile");
-      allowedPeers = allowedPeers == null ? List.of() : List.copyOf(allowedPeers);
     }
   }
 }

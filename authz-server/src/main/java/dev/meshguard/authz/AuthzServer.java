@@ -10,7 +10,6 @@ import dev.meshguard.core.time.Clock;
 import dev.meshguard.core.tls.PemFiles;
 import dev.meshguard.core.tls.SpiffeIdAllowList;
 import dev.meshguard.core.tls.TlsContext;
-import dev.meshguard.core.tls.TlsOptions;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -165,21 +164,14 @@ public final class AuthzServer implements AutoCloseable, Component {
               2 * options.limits().maxRequestBytes()))
           .addService(server.service);
       if (options.tls() != null) {
-        AuthzOptions.DecisionTls t = options.tls();
-        server.tls = TlsContext.forServer(TlsOptions.builder()
-            .certFile(t.certFile())
-            .keyFile(t.keyFile())
-            .trustBundleFile(t.trustBundleFile())
-            .clientAuth(TlsOptions.ClientAuth.REQUIRE)
-            .allowedPeers(SpiffeIdAllowList.parse("authz.tls.allowed_peers", t.allowedPeers()))
-            .build(), crypto, scheduler);
+        server.tls = TlsContext.forServer(options.tls().serverOptions("authz.tls"), crypto, scheduler);
         builder.tls(server.tls);
       }
       server.grpc = builder.start();
       if (options.httpPort() != AuthzOptions.HTTP_DISABLED) {
         server.http = HttpAuthzServer.start(options, server.service, clock, server.tls, options.tls() == null
             ? SpiffeIdAllowList.ANY_AUTHENTICATED
-            : SpiffeIdAllowList.parse("authz.tls.allowed_peers", options.tls().allowedPeers()));
+            : options.tls().allowList("authz.tls"));
       }
     } catch (IOException | ConfigException | RuntimeException e) {
       if (server.grpc != null) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.DecisionTls;
 import dev.meshguard.core.tls.SpiffeIdAllowList;
 import dev.meshguard.core.tls.TlsContext;
 import dev.meshguard.core.tls.TlsOptions;
@@ -54,7 +55,7 @@ class DecisionPortMtlsTest {
 
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     AuthzOptions options = AuthzOptions.DEFAULTS.withPolicies(List.of(policies)).withPort(0).withHttpPort(0)
-        .withTls(new AuthzOptions.DecisionTls(server.chain(), server.key(), bundle,
+        .withTls(new DecisionTls(server.chain(), server.key(), bundle,
             List.of("spiffe://cluster.local/ns/istio-system/*")));
     try (AuthzServer authz = AuthzServer.start(options, crypto, Clock.SYSTEM, scheduler, new SimpleMeterRegistry(),
         DecisionAudit.NONE)) {
@@ -87,7 +88,7 @@ class DecisionPortMtlsTest {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     AuthzOptions options = AuthzOptions.DEFAULTS.withPolicies(List.of(policies)).withPort(0).withHttpPort(0)
         .withDefaultNamespace("shop")
-        .withTls(new AuthzOptions.DecisionTls(server.chain(), server.key(), bundle,
+        .withTls(new DecisionTls(server.chain(), server.key(), bundle,
             List.of("spiffe://cluster.local/ns/istio-system/*")));
     try (AuthzServer authz = AuthzServer.start(options, crypto, Clock.SYSTEM, scheduler, new SimpleMeterRegistry(),
         DecisionAudit.NONE)) {

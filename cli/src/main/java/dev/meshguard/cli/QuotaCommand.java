@@ -36,8 +36,11 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code meshguard quota}: tenant quotas through the rate limit server's admin API
- * ({@code /v1/quotas} on the admin port). Exit 0 on success; 1 when the server refuses (the
+ * {@code meshguard quota}: tenant quotas through the rate limit server's admin API: the JSON API
+ * ({@code /v1/quotas} on the admin port) by default, or with {@code --grpc} the gRPC
+ * {@code meshguard.quota.v1.QuotaService} on its gRPC port, plaintext or TLS ({@code --tls-ca}),
+ * with a client certificate ({@code --tls-cert}/{@code --tls-key}) and/or the bearer token
+ * ({@code --token-file}). Exit 0 on success; 1 when the server refuses (the
  * message and the field at fault are printed) or cannot be reached; 2 for local mistakes (a
  * quota file that does not parse, an unreadable token file).
  */
@@ -68,8 +71,16 @@ final class QuotaCommand implements Runnable {
     }
   }
 
-  /** What the server answered. */
-  record Answer(int status, JsonNode body) {
+  /**
+   * What the server answered: the JSON API's HTTP status (over gRPC, the status the JSON API would
+   * have answered), the JSON document, and the code to print in a refusal (the HTTP status, or the
+   * gRPC status code's name).
+   */
+  record Answer(int status, JsonNode body, String code) {
+    Answer(int status, JsonNode body) {
+      this(status, body, Integer.toString(status));
+    }
+
     boolean ok() {
       return status >= 200 && status < 300;
     }
@@ -78,12 +89,107 @@ final class QuotaCommand implements Runnable {
   /** The options every subcommand shares: where the API is and how to authenticate. */
   static final class ApiOptions {
     @Option(names = "--admin", paramLabel = "URL", defaultValue = DEFAULT_ADMIN,
-        description = "The server's admin URL; default ${DEFAULT-VALUE}.")
+        description = "The server's admin URL (the JSON API); default ${DEFAULT-VALUE}.")
     String admin;
+
+    @Option(names = "--grpc", paramLabel = "HOST:PORT",
+        description = {"Talk to meshguard.quota.v1.QuotaService on the rate limit server's gRPC port",
+            "(e.g. 127.0.0.1:8081) instead of the admin URL."})
+    String grpc;
 
     @Option(names = "--token-file", paramLabel = "FILE",
         description = "A file holding the bearer token (the server's ratelimit.quota.api_token_file).")
     Path tokenFile;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE",
+        description = {"With --grpc: TLS, the server's certificate (an X.509-SVID) checked against these CAs",
+            "(the server's ratelimit.tls)."})
+    Path tlsCa;
+
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+        description = {"With --grpc and --tls-ca: the client certificate (chain) to present; its SPIFFE ID must be",
+            "in ratelimit.quota.admin_spiffe_ids unless a token is given too."})
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "The key of --tls-cert.")
+    Path tlsKey;
+
+    @Option(names = "--fips", description = "TLS through the Bouncy Castle FIPS module (approved-only mode).")
+    boolean fips;
+
+    /** A client of the transport these options name. */
+    QuotaClients.Client open() throws LocalError {
+      String token = null;
+      if (tokenFile != null) {
+        try {
+          token = Files.readString(tokenFile).strip();
+        } catch (IOException e) {
+          throw new LocalError("--token-file: cannot read " + tokenFile + ": " + e.getMessage());
+        }
+      }
+      if (grpc == null) {
+        if (tlsCa != null || tlsCert != null || tlsKey != null) {
+          throw new LocalError("--tls-ca, --tls-cert and --tls-key go with --grpc (the admin URL is plain HTTP on "
+              + "loopback)");
+        }
+        return new HttpClientApi(admin, token);
+      }
+      if ((tlsCert == null) != (tlsKey == null)) {
+        throw new LocalError("--tls-cert and --tls-key go together");
+      }
+      if (tlsCert != null && tlsCa == null) {
+        throw new LocalError("--tls-cert needs --tls-ca (the CAs the server's certificate must chain to)");
+      }
+      return QuotaClients.grpc(grpc, tlsCa, tlsCert, tlsKey, token, () -> {
+        try {
+          return CliCrypto.install(fips);
+        } catch (dev.meshguard.core.config.ConfigException e) {
+          throw new IllegalStateException(e.errors().getFirst().message(), e);
+        }
+      });
+    }
+  }
+
+  /** The JSON API on the admin port. */
+  static final class HttpClientApi implements QuotaClients.Client {
+    private final String admin;
+    private final String token; // null: none
+
+    HttpClientApi(String admin, String token) {
+      this.admin = admin;
+      this.token = token;
+    }
+
+    @Override
+    public Answer put(String tenant, String body, boolean force) throws LocalError, IOException {
+      return call("PUT", tenantPath(tenant) + (force ? "?force=true" : ""), body);
+    }
+
+    @Override
+    public Answer get(String tenant) throws LocalError, IOException {
+      return call("GET", tenantPath(tenant), null);
+    }
+
+    @Override
+    public Answer delete(String tenant, boolean force) throws LocalError, IOException {
+      return call("DELETE", tenantPath(tenant) + (force ? "?force=true" : ""), null);
+    }
+
+    @Override
+    public Answer usage(String tenant) throws LocalError, IOException {
+      return call("GET", tenantPath(tenant) + "/usage", null);
+    }
+
+    @Override
+    public Answer reset(String tenant) throws LocalError, IOException {
+      return call("POST", tenantPath(tenant) + "/reset", "");
+    }
+
+    @Override
+    public Answer list(String above) throws LocalError, IOException {
+      return call("GET", "/v1/quotas" + (above == null ? "" : "?above=" + URLEncoder.encode(above,
+          StandardCharsets.UTF_8)), null);
+    }
 
     Answer call(String method, String path, String body) throws LocalError, IOException {
       HttpRequest.Builder request;
@@ -93,13 +199,7 @@ final class QuotaCommand implements Runnable {
       } catch (IllegalArgumentException e) {
         throw new LocalError("--admin: not a URL: " + admin);
       }
-      if (tokenFile != null) {
-        String token;
-        try {
-          token = Files.readString(tokenFile).strip();
-        } catch (IOException e) {
-          throw new LocalError("--token-file: cannot read " + tokenFile + ": " + e.getMessage());
-        }
+      if (token != null) {
         request.header("Authorization", "Bearer " + token);
       }
       request.method(method, body == null ? HttpRequest.BodyPublishers.noBody()
@@ -136,16 +236,16 @@ final class QuotaCommand implements Runnable {
     CommandSpec spec;
 
     @Mixin
-    ApiOptions api;
+    ApiOptions options;
 
-    abstract int run(PrintWriter out) throws LocalError, IOException;
+    abstract int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException;
 
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      try {
-        int code = run(out);
+      try (QuotaClients.Client api = options.open()) {
+        int code = run(out, api);
         out.flush();
         return code;
       } catch (LocalError e) {
@@ -163,17 +263,15 @@ final class QuotaCommand implements Runnable {
     int refused(Answer answer) {
       PrintWriter err = spec.commandLine().getErr();
       String field = answer.body().path("field").asText(null);
-      err.println("meshguard quota: the server refused (" + answer.status() + "): "
+      err.println("meshguard quota: the server refused (" + answer.code() + "): "
           + answer.body().path("error").asText(answer.body().toString())
           + (field == null ? "" : " [field: " + field + "]"));
       err.flush();
       return 1;
     }
 
-    /** Sends one change and prints {@code done} when the server accepts it; else prints the refusal. */
-    int change(PrintWriter out, String method, String path, String body, String done)
-        throws LocalError, IOException {
-      Answer answer = api.call(method, path, body);
+    /** Prints {@code done} when the server accepted a change; else prints the refusal. */
+    int change(PrintWriter out, Answer answer, String done) {
       if (!answer.ok()) {
         return refused(answer);
       }
@@ -213,7 +311,7 @@ final class QuotaCommand implements Runnable {
     private static final Pattern LIMIT = Pattern.compile("([^:]+):([a-z]+|[0-9]+s):([0-9]+)(?::(hard|soft))?");
 
     @Override
-    int run(PrintWriter out) throws LocalError, IOException {
+    int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException {
       String body;
       if (file != null) {
         if (!limits.isEmpty() || unlimited || timeZone != null) {
@@ -260,7 +358,7 @@ final class QuotaCommand implements Runnable {
         }
         body = root.toString();
       }
-      Answer answer = api.call("PUT", tenantPath(tenant) + (force ? "?force=true" : ""), body);
+      Answer answer = api.put(tenant, body, force);
       if (!answer.ok()) {
         return refused(answer);
       }
@@ -275,8 +373,8 @@ final class QuotaCommand implements Runnable {
     String tenant;
 
     @Override
-    int run(PrintWriter out) throws LocalError, IOException {
-      Answer answer = api.call("GET", tenantPath(tenant), null);
+    int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException {
+      Answer answer = api.get(tenant);
       if (!answer.ok()) {
         return refused(answer);
       }
@@ -294,9 +392,8 @@ final class QuotaCommand implements Runnable {
     boolean force;
 
     @Override
-    int run(PrintWriter out) throws LocalError, IOException {
-      return change(out, "DELETE", tenantPath(tenant) + (force ? "?force=true" : ""), null,
-          "deleted the quota of tenant " + tenant);
+    int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException {
+      return change(out, api.delete(tenant, force), "deleted the quota of tenant " + tenant);
     }
   }
 
@@ -311,10 +408,9 @@ final class QuotaCommand implements Runnable {
     String format;
 
     @Override
-    int run(PrintWriter out) throws LocalError, IOException {
+    int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException {
       checkFormat(format);
-      Answer answer = api.call("GET", "/v1/quotas" + (above == null ? ""
-          : "?above=" + URLEncoder.encode(above, StandardCharsets.UTF_8)), null);
+      Answer answer = api.list(above);
       if (!answer.ok()) {
         return refused(answer);
       }
@@ -347,9 +443,9 @@ final class QuotaCommand implements Runnable {
     String format;
 
     @Override
-    int run(PrintWriter out) throws LocalError, IOException {
+    int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException {
       checkFormat(format);
-      Answer answer = api.call("GET", tenantPath(tenant) + "/usage", null);
+      Answer answer = api.usage(tenant);
       if (!answer.ok()) {
         return refused(answer);
       }
@@ -388,8 +484,8 @@ final class QuotaCommand implements Runnable {
     String tenant;
 
     @Override
-    int run(PrintWriter out) throws LocalError, IOException {
-      return change(out, "POST", tenantPath(tenant) + "/reset", "", "reset the usage of tenant " + tenant);
+    int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException {
+      return change(out, api.reset(tenant), "reset the usage of tenant " + tenant);
     }
   }
 
@@ -404,15 +500,15 @@ final class QuotaCommand implements Runnable {
     boolean force;
 
     @Override
-    int run(PrintWriter out) throws LocalError, IOException {
+    int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException {
       List<TenantQuota> quotas = new ArrayList<>();
       for (Path path : paths) {
         quotas.addAll(readQuotas(path));
       }
       int refused = 0;
       for (TenantQuota quota : quotas) {
-        Answer answer = api.call("PUT", tenantPath(quota.tenant()) + (force ? "?force=true" : ""),
-            QuotaJson.write(quota.withManagedBy(TenantQuota.ManagedBy.API)));
+        Answer answer = api.put(quota.tenant(), QuotaJson.write(quota.withManagedBy(TenantQuota.ManagedBy.API)),
+            force);
         if (answer.ok()) {
           out.println((answer.status() == 201 ? "created " : "replaced ") + quota.tenant());
         } else {

@@ -52,9 +52,45 @@ final class RateLimitCommand implements Callable<Integer> {
           "redis-cluster://HOST:PORT,HOST:PORT or redis-sentinel://HOST:PORT,.../MASTER."})
   private String store;
 
+  @Option(names = "--tls-cert", paramLabel = "FILE",
+      description = "TLS on the gRPC port: the server's certificate chain (ratelimit.tls.cert_file).")
+  private Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "Its key (ratelimit.tls.key_file).")
+  private Path tlsKey;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE",
+      description = "The CAs client certificates must chain to (ratelimit.tls.trust_bundle_file).")
+  private Path tlsCa;
+
+  @Option(names = "--allowed-peer", paramLabel = "SPIFFE_ID",
+      description = {"A client SPIFFE ID (or a /* prefix) allowed to ask ShouldRateLimit; repeatable",
+          "(ratelimit.tls.allowed_peers; none: any client with a valid SVID)."})
+  private List<String> allowedPeers;
+
+  @Option(names = "--quota-admin", paramLabel = "SPIFFE_ID",
+      description = {"A client SPIFFE ID (or a /* prefix) allowed to call the quota service by its certificate;",
+          "repeatable (ratelimit.quota.admin_spiffe_ids)."})
+  private List<String> quotaAdmins;
+
   @Override
   public Integer call() throws IOException {
     Map<String, String> flags = new LinkedHashMap<>();
+    if (tlsCert != null) {
+      flags.put("ratelimit.tls.cert_file", tlsCert.toString());
+    }
+    if (tlsKey != null) {
+      flags.put("ratelimit.tls.key_file", tlsKey.toString());
+    }
+    if (tlsCa != null) {
+      flags.put("ratelimit.tls.trust_bundle_file", tlsCa.toString());
+    }
+    if (allowedPeers != null) {
+      flags.put("ratelimit.tls.allowed_peers", String.join(",", allowedPeers));
+    }
+    if (quotaAdmins != null) {
+      flags.put("ratelimit.quota.admin_spiffe_ids", String.join(",", quotaAdmins));
+    }
     if (configDir != null) {
       flags.put("ratelimit.config_dir", configDir.toString());
     }
@@ -80,7 +116,7 @@ final class RateLimitCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     ServerRuntime.Common common = runtime.startCommon("ratelimit", config.admin(), config.audit(), crypto.isFips());
     Clock clock = common.clock();
-    RateLimitServer server = RateLimits.start(config.ratelimit(), clock, common.metrics(), common.audit(),
+    RateLimitServer server = RateLimits.start(config.ratelimit(), crypto, clock, common.metrics(), common.audit(),
         config.audit(), runtime::started);
     common.admin().register(server);
     RateLimits.serveQuotaApi(server, config.ratelimit(), common.admin(), common.audit(), clock);

@@ -4,11 +4,13 @@ import dev.meshguard.audit.AppendOutcome;
 import dev.meshguard.audit.AuditConfig;
 import dev.meshguard.audit.AuditEvent;
 import dev.meshguard.audit.AuditLog;
+import dev.meshguard.audit.AuditValue;
 import dev.meshguard.audit.Durability;
 import dev.meshguard.audit.EventIds;
 import dev.meshguard.core.admin.AdminServer;
 import dev.meshguard.core.admin.Metrics;
 import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.time.Clock;
 import dev.meshguard.ratelimit.Descriptor;
 import dev.meshguard.ratelimit.DescriptorStatus;
@@ -36,7 +38,7 @@ final class RateLimits {
    *
    * @throws ConfigException when the config directory is missing or does not load
    */
-  static RateLimitServer start(RateLimitOptions options, Clock clock, Metrics metrics, AuditLog audit,
+  static RateLimitServer start(RateLimitOptions options, Crypto crypto, Clock clock, Metrics metrics, AuditLog audit,
       AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(task -> {
       Thread thread = new Thread(task, "meshguard-ratelimit-reload");
@@ -49,7 +51,7 @@ final class RateLimits {
         throttleEvent(clock, domain, descriptor, status, revisionOf(self.get())), auditConfig.durabilityOf("ratelimit"));
     QuotaListener quotaToAudit = (tenant, usage, percent) -> audit.append(quotaEvent(clock, tenant, usage, percent),
         auditConfig.durabilityOf("ratelimit"));
-    RateLimitServer server = RateLimitServer.start(options, clock, scheduler, metrics.registry(), toAudit,
+    RateLimitServer server = RateLimitServer.start(options, crypto, clock, scheduler, metrics.registry(), toAudit,
         quotaToAudit);
     self.set(server);
     own.accept(server);
@@ -63,15 +65,15 @@ final class RateLimits {
    *
    * @return the server, or null when it was skipped
    */
-  static RateLimitServer startForUp(RateLimitOptions options, Clock clock, Metrics metrics, AuditLog audit,
-      AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
+  static RateLimitServer startForUp(RateLimitOptions options, Crypto crypto, Clock clock, Metrics metrics,
+      AuditLog audit, AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
     if (options.configDir().equals(RateLimitOptions.DEFAULT_CONFIG_DIR) && !Files.isDirectory(options.configDir())) {
       return null;
     }
     if (UpConfig.QUOTA_DIR.equals(options.quota().dir()) && !Files.isDirectory(UpConfig.QUOTA_DIR)) {
       options = options.withQuota(options.quota().withDir(null)); // up's default, absent here: no quota files
     }
-    return start(options, clock, metrics, audit, auditConfig, own);
+    return start(options, crypto, clock, metrics, audit, auditConfig, own);
   }
 
   /** Longer descriptor values are cut in the audit record: they come from requests. */
@@ -132,26 +134,38 @@ final class RateLimits {
 
   /**
    * A {@code quota-change} event: a quota created, replaced or deleted, or a tenant's usage reset
-   * through the admin API. Outcome the operation; subject the caller ({@code token} or
-   * {@code local}) and its address; object {@code tenant=NAME}; reason the before and after
-   * values as JSON: {@code {"before":...,"after":...}} (null when there was none).
+   * through the admin API. Outcome the operation; {@code subject.principal} the caller (the SPIFFE
+   * ID of a quota admin's certificate, {@code admin-token} or {@code local}, never the token) and
+   * {@code subject.source_ip} its address; {@code object.descriptors} {@code tenant=NAME} and
+   * {@code object.before}/{@code object.after} the values as structured JSON (the quota, or for a
+   * reset the usage; absent when there was none); the reason says the same in words.
    */
   static AuditEvent quotaChangeEvent(Clock clock, QuotaAdminApi.Change change) {
-    com.fasterxml.jackson.databind.node.ObjectNode values = CHANGE_JSON.createObjectNode();
-    try {
-      values.set("before", change.before() == null ? null : CHANGE_JSON.readTree(change.before()));
-      values.set("after", change.after() == null ? null : CHANGE_JSON.readTree(change.after()));
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalStateException("the quota API hands over JSON it wrote", e);
-    }
+    String reason = switch (change.operation()) {
+      case "create" -> "quota of tenant " + cut(change.tenant()) + " created";
+      case "replace" -> "quota of tenant " + cut(change.tenant()) + " replaced";
+      case "delete" -> "quota of tenant " + cut(change.tenant()) + " deleted";
+      case "reset" -> "usage of tenant " + cut(change.tenant()) + " reset";
+      default -> change.operation() + " of tenant " + cut(change.tenant());
+    } + " by " + change.caller();
     return new AuditEvent(clock.now(), EventIds.next(clock), "ratelimit", "quota-change", change.operation(),
         new AuditEvent.Subject(change.caller(), null, change.sourceIp()),
-        new AuditEvent.AuditObject(null, null, null, null, "tenant=" + cut(change.tenant()), null, null, null),
-        new AuditEvent.PolicyRef(null, cut(change.tenant()), null), values.toString(), 0);
+        new AuditEvent.AuditObject(null, null, null, null, "tenant=" + cut(change.tenant()), null, null, null,
+            value(change.before()), value(change.after())),
+        new AuditEvent.PolicyRef(null, cut(change.tenant()), null), reason, 0);
   }
 
-  private static final com.fasterxml.jackson.databind.ObjectMapper CHANGE_JSON =
-      new com.fasterxml.jackson.databind.ObjectMapper();
+  /** The API's JSON as a structured value; text it could not be (never seen: the API writes integers) as a string. */
+  private static AuditValue value(String json) {
+    if (json == null) {
+      return null;
+    }
+    try {
+      return AuditValue.parse(json);
+    } catch (IllegalArgumentException e) {
+      return new AuditValue.Str(json);
+    }
+  }
 
   private static String revisionOf(RateLimitServer server) {
     return server == null ? null : server.revision(); // a request raced start: no revision to name
@@ -168,12 +182,13 @@ final class RateLimits {
           "ratelimit", options.configDir());
       return;
     }
-    out.printf("  %-10s grpc://%s  %d domains (%s) from %s, revision %s%n", "ratelimit", server.endpoint(),
+    out.printf("  %-10s %s://%s  %d domains (%s) from %s, revision %s%n", "ratelimit",
+        server.tls() ? "grpcs" : "grpc", server.endpoint(),
         server.config().domains().size(), String.join(", ", server.config().domains()),
         options.configDir().toAbsolutePath().normalize(), server.revision());
     out.printf("  %-10s store: %s%n", "", server.storeName());
-    out.printf("  %-10s Envoy: rate_limit_service -> grpc cluster (HTTP/2) at %s, transport_api_version V3%n", "",
-        server.endpoint());
+    out.printf("  %-10s Envoy: rate_limit_service -> grpc cluster (HTTP/2%s) at %s, transport_api_version V3%n", "",
+        server.tls() ? ", mTLS with an allowed SVID" : "", server.endpoint());
     if (options.shadowMode()) {
       out.printf("  %-10s shadow_mode: on -- every over-limit request is answered OK (counted, not denied)%n", "");
     }

@@ -58,8 +58,8 @@ final class UpCommand implements Callable<Integer> {
     if (authz != null) {
       common.admin().register(authz);
     }
-    RateLimitServer ratelimit = RateLimits.startForUp(config.ratelimit(), clock, common.metrics(), common.audit(),
-        config.audit(), runtime::started);
+    RateLimitServer ratelimit = RateLimits.startForUp(config.ratelimit(), crypto, clock, common.metrics(),
+        common.audit(), config.audit(), runtime::started);
     if (ratelimit != null) {
       common.admin().register(ratelimit);
       RateLimits.serveQuotaApi(ratelimit, config.ratelimit(), common.admin(), common.audit(), clock);

@@ -108,6 +108,11 @@ class QuotaCommandTest {
     }
   }
 
+  /** The {@code object} member of the event's line as written in the segment. */
+  private static JsonNode objectOf(StoredEvent event) throws Exception {
+    return JSON.readTree(event.line()).path("object");
+  }
+
   private List<StoredEvent> changes() throws Exception {
     List<StoredEvent> events = new ArrayList<>();
     AuditReader.forEach(AuditReader.segments(List.of(dir.resolve("audit"))), e -> {
@@ -189,17 +194,23 @@ class QuotaCommandTest {
       assertThat(e.event().subject().principal()).isEqualTo("local");
       assertThat(e.event().subject().sourceIp()).isEqualTo("127.0.0.1");
     });
-    JsonNode replace = JSON.readTree(changes.get(2).event().reason());
+    // Before and after are structured values in the object, read back from the file as written.
+    JsonNode replace = objectOf(changes.get(2));
     assertThat(replace.path("before").path("limits").get(0).path("amount").asLong()).isEqualTo(10);
     assertThat(replace.path("after").path("limits").get(0).path("amount").asLong()).isEqualTo(20);
-    JsonNode reset = JSON.readTree(changes.get(1).event().reason());
+    assertThat(replace.path("after").path("managed_by").asText()).isEqualTo("api");
+    assertThat(changes.get(2).event().reason()).isEqualTo("quota of tenant acme replaced by local");
+    JsonNode reset = objectOf(changes.get(1));
     assertThat(reset.path("before").path("limits").get(0).path("used").asLong()).isEqualTo(9);
     assertThat(reset.path("after").path("limits").get(0).path("used").asLong()).isZero();
-    JsonNode created = JSON.readTree(changes.get(0).event().reason());
-    assertThat(created.path("before").isNull()).isTrue();
-    JsonNode deleted = JSON.readTree(changes.get(5).event().reason());
-    assertThat(deleted.path("after").isNull()).isTrue();
+    assertThat(reset.path("after").path("limits").get(0).path("resets_at").asText()).endsWith("Z");
+    JsonNode created = objectOf(changes.get(0));
+    assertThat(created.has("before")).as("nothing before a create").isFalse();
+    assertThat(created.path("after").path("tenant").asText()).isEqualTo("acme");
+    JsonNode deleted = objectOf(changes.get(5));
+    assertThat(deleted.has("after")).as("nothing after a delete").isFalse();
     assertThat(deleted.path("before").path("tenant").asText()).isEqualTo("hooli");
+    assertThat(deleted.path("descriptors").asText()).isEqualTo("tenant=hooli");
   }
 
   @Test
@@ -223,6 +234,11 @@ class QuotaCommandTest {
     assertThat(run("quota", "usage", "nobody")).isEqualTo(1);
     assertThat(err.toString()).contains("(404)");
     assertThat(changes()).extracting(e -> e.event().outcome()).containsExactly("replace");
+
+    // A change is acknowledged only once its event is fsynced; a log that cannot take it fails the call.
+    audit.close();
+    assertThat(run("quota", "set", "acme", "--limit", "monthly:month:5")).isEqualTo(1);
+    assertThat(err.toString()).contains("(500)").contains("the audit log refused its record");
   }
 
   @Test
@@ -242,7 +258,7 @@ class QuotaCommandTest {
     assertThat(run("quota", "list", "--token-file", dir.resolve("missing").toString())).isEqualTo(2);
 
     assertThat(changes()).singleElement().satisfies(e -> assertThat(e.event().subject().principal())
-        .isEqualTo("token"));
+        .isEqualTo("admin-token"));
     audit.close();
     try (var files = Files.walk(dir.resolve("audit"))) {
       for (Path f : files.filter(Files::isRegularFile).toList()) {

@@ -77,6 +77,43 @@ class RateLimitSettingsConfigTest {
   }
 
   @Test
+  void tlsOnTheGrpcPortAndQuotaAdminsAsTheAuthzServerConfiguresThem() throws Exception {
+    assertThat(load("{}\n", Map.of()).tls()).as("plaintext by default").isNull();
+    assertThat(load("{}\n", Map.of()).quota().adminSpiffeIds()).isEmpty();
+    RateLimitOptions options = load("""
+        ratelimit:
+          tls:
+            cert_file: certs/ratelimit.pem
+            key_file: certs/ratelimit-key.pem
+            trust_bundle_file: certs/bundle.pem
+            allowed_peers: [spiffe://cluster.local/ns/istio-system/*]
+          quota:
+            admin_spiffe_ids: [spiffe://cluster.local/ns/ops/sa/quota-admin]
+        """, Map.of());
+    assertThat(options.tls()).isEqualTo(new dev.meshguard.core.tls.DecisionTls(dir.resolve("certs/ratelimit.pem"),
+        dir.resolve("certs/ratelimit-key.pem"), dir.resolve("certs/bundle.pem"),
+        java.util.List.of("spiffe://cluster.local/ns/istio-system/*")));
+    assertThat(options.quota().adminSpiffeIds()).containsExactly("spiffe://cluster.local/ns/ops/sa/quota-admin");
+  }
+
+  @Test
+  void theRatelimitCommandsTlsFlagsSetTheSameKeys() throws Exception {
+    ConfigOptions options = new ConfigOptions();
+    RateLimitOptions loaded = options.load(RateLimitServerConfig.DEFAULTS, Map.of(), Map.of(
+        "ratelimit.tls.cert_file", "/certs/rl.pem", "ratelimit.tls.key_file", "/certs/rl-key.pem",
+        "ratelimit.tls.trust_bundle_file", "/certs/bundle.pem",
+        "ratelimit.tls.allowed_peers", "spiffe://cluster.local/ns/istio-system/*,spiffe://cluster.local/ns/gw/sa/x",
+        "ratelimit.quota.admin_spiffe_ids", "spiffe://cluster.local/ns/ops/sa/quota-admin")).ratelimit();
+    assertThat(loaded.tls().certFile()).isEqualTo(Path.of("/certs/rl.pem"));
+    assertThat(loaded.tls().allowedPeers()).containsExactly("spiffe://cluster.local/ns/istio-system/*",
+        "spiffe://cluster.local/ns/gw/sa/x");
+    assertThat(loaded.quota().adminSpiffeIds()).containsExactly("spiffe://cluster.local/ns/ops/sa/quota-admin");
+    assertThatThrownBy(() -> options.load(RateLimitServerConfig.DEFAULTS, Map.of(), Map.of(
+        "ratelimit.tls.cert_file", "/certs/rl.pem")))
+        .as("a certificate without its key and bundle").isInstanceOf(ConfigException.class);
+  }
+
+  @Test
   void redisTlsCaIsAFileRelativeToTheConfigFileAndUnsetByDefault() throws Exception {
     assertThat(load("{}\n", Map.of()).redis().tlsCa()).as("the JVM's trust store").isNull();
     RateLimitOptions options = load("""

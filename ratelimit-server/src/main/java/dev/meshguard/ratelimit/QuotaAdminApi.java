@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import dev.meshguard.core.spiffe.SpiffeId;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.SpiffeIdAllowList;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -46,7 +48,9 @@ import java.util.Objects;
  * transaction to roll back into, so the caller is told to look).
  *
  * <p>Creating the API also serves it as {@code meshguard.quota.v1.QuotaService} on the server's
- * gRPC port ({@link QuotaGrpcService}), where the token is always required.
+ * gRPC port ({@link QuotaGrpcService}), where loopback gives no pass: a caller is admitted by the
+ * SPIFFE ID of its client certificate when {@code ratelimit.quota.admin_spiffe_ids} lists it (the
+ * port must serve TLS), or by the bearer token; see {@link #grpcCaller}.
  *
  * <p>The token is read once, when the API is created, and compared in constant time
  * ({@link MessageDigest#isEqual}); it is never logged nor echoed.
@@ -57,8 +61,11 @@ public final class QuotaAdminApi implements HttpHandler {
   public static final String PATH = "/v1/quotas";
   /** Largest request body read. */
   static final int MAX_BODY_BYTES = 64 * 1024;
-  /** Caller identity when a bearer token was presented. */
-  public static final String CALLER_TOKEN = "token";
+  /**
+   * Caller identity when a bearer token was presented: a label, never the token nor a digest of it
+   * (a digest in the audit log would let its readers test guesses of a weak token offline).
+   */
+  public static final String CALLER_TOKEN = "admin-token";
   /** Caller identity on the loopback interface without a token configured. */
   public static final String CALLER_LOCAL = "local";
 
@@ -70,9 +77,12 @@ public final class QuotaAdminApi implements HttpHandler {
    *
    * @param operation {@code create}, {@code replace}, {@code delete} or {@code reset}
    * @param tenant the tenant changed
-   * @param caller {@value #CALLER_TOKEN} or {@value #CALLER_LOCAL}
+   * @param caller the SPIFFE ID of a quota admin's client certificate, {@value #CALLER_TOKEN} or
+   *     {@value #CALLER_LOCAL}
    * @param sourceIp the caller's address
-   * @param before the quota (or for {@code reset} the usage) before, as JSON; null when none
+   * @param before the quota (or for {@code reset} the usage: tenant, quota, and per limit name,
+   *     period, enforcement, amount, used, remaining, resets_at) before, as JSON without
+   *     floating-point numbers; null when none
    * @param after the same after; null when none
    */
   public record Change(String operation, String tenant, String caller, String sourceIp, String before, String after) {}
@@ -87,9 +97,18 @@ public final class QuotaAdminApi implements HttpHandler {
   private final RateLimitEngine engine;
   private final Clock clock;
   private final byte[] token; // null: no token required on loopback
+  private final SpiffeIdAllowList admins; // empty: nobody by certificate
+  private final TenantIndex tenants;
   private final ChangeListener listener;
 
-  QuotaAdminApi(QuotaStore store, RateLimitEngine engine, Clock clock, byte[] token, ChangeListener listener) {
+  /**
+   * @param admins who may call the gRPC service by client certificate; empty: nobody
+   * @param tenants the tenants requests named, for {@link #listAbove}
+   */
+  QuotaAdminApi(QuotaStore store, RateLimitEngine engine, Clock clock, byte[] token, SpiffeIdAllowList admins,
+      TenantIndex tenants, ChangeListener listener) {
+    this.admins = Objects.requireNonNull(admins, "admins");
+    this.tenants = Objects.requireNonNull(tenants, "tenants");
     this.store = Objects.requireNonNull(store, "store");
     this.engine = Objects.requireNonNull(engine, "engine");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -115,8 +134,9 @@ public final class QuotaAdminApi implements HttpHandler {
       }
       token = text.getBytes(StandardCharsets.UTF_8);
     }
-    QuotaAdminApi api = new QuotaAdminApi(server.quotaStore(), server.engine(), clock, token, listener);
-    server.quotaGrpc().enable(api); // the same operations on the gRPC port, token only
+    QuotaAdminApi api = new QuotaAdminApi(server.quotaStore(), server.engine(), clock, token, server.quotaAdmins(),
+        server.tenantIndex(), listener);
+    server.quotaGrpc().enable(api); // the same operations on the gRPC port: admin certificate or token
     return api;
   }
 
@@ -133,7 +153,7 @@ public final class QuotaAdminApi implements HttpHandler {
     }
   }
 
-  /** Who called: {@value #CALLER_TOKEN} or {@value #CALLER_LOCAL}, and from where. */
+  /** Who called: an admin's SPIFFE ID, {@value #CALLER_TOKEN} or {@value #CALLER_LOCAL}, and from where. */
   record Caller(String identity, String sourceIp) {}
 
   /** An answer: HTTP status and JSON document. */
@@ -214,6 +234,33 @@ public final class QuotaAdminApi implements HttpHandler {
       throw new ApiException(401, null, "the bearer token is not valid");
     }
     return new Caller(CALLER_TOKEN, sourceIp);
+  }
+
+  /**
+   * Who calls the gRPC service: a quota admin by the SPIFFE ID of its client certificate, else the
+   * holder of the bearer token. A certificate on the list wins over a wrong token (the header is
+   * not even read); otherwise the token decides.
+   *
+   * @param peer the SPIFFE ID of the caller's client certificate; null when it presented none
+   *     (or the port is plaintext)
+   * @param header the {@code authorization} metadata; null when absent
+   * @throws ApiException 401 without a valid token and without a certificate; 403 with a
+   *     certificate that is not a quota admin's and no valid token
+   */
+  Caller grpcCaller(SpiffeId peer, String header, String sourceIp) throws ApiException {
+    if (peer != null && !admins.isEmpty() && admins.allows(peer)) {
+      return new Caller(peer.toString(), sourceIp);
+    }
+    if (header != null) {
+      return bearer(header, sourceIp);
+    }
+    if (peer != null) {
+      throw new ApiException(403, null, "peer " + peer + " is not a quota admin (ratelimit.quota.admin_spiffe_ids)"
+          + (token == null ? "" : " and presented no bearer token"));
+    }
+    throw new ApiException(401, null, "the quota service needs a client certificate whose SPIFFE ID is in "
+        + "ratelimit.quota.admin_spiffe_ids" + (token == null ? " (no token is configured)"
+            : " or a bearer token (authorization: Bearer ...)"));
   }
 
   private Reply route(HttpExchange exchange, Caller caller) throws ApiException, IOException {
@@ -318,7 +365,7 @@ public final class QuotaAdminApi implements HttpHandler {
     QuotaOutcome after = engine.quotaUsage(tenant);
     ObjectNode afterJson = after == null ? null : usageJson(tenant, applicable, after);
     record(new Change("reset", tenant, caller.identity(), caller.sourceIp(),
-        usageJson(tenant, applicable, before).toString(), afterJson == null ? null : afterJson.toString()));
+        usageRecord(usageJson(tenant, applicable, before)), afterJson == null ? null : usageRecord(afterJson)));
     return new Reply(200, afterJson == null ? "{}" : afterJson.toString());
   }
 
@@ -365,22 +412,43 @@ public final class QuotaAdminApi implements HttpHandler {
     ObjectNode root = JSON.createObjectNode();
     root.put("above", above);
     ArrayNode tenants = root.putArray("tenants");
-    // Tenants without a quota of their own (counted on the default quota) are not known here:
-    // the store keeps definitions, not the tenants seen.
+    // Tenants with a quota of their own, and every tenant requests named (the tenant index), which
+    // finds those counted on the default quota: the quota store does not know them by name.
+    java.util.Set<String> names = new java.util.TreeSet<>(this.tenants.tenants());
     for (TenantQuota quota : snapshot.quotas()) {
-      if (quota.isDefault() || quota.unlimited()) {
-        continue;
+      if (!quota.isDefault()) {
+        names.add(quota.tenant());
       }
-      QuotaOutcome usage = engine.quotaUsage(quota.tenant());
+    }
+    for (String tenant : names) {
+      TenantQuota applicable = snapshot.applicable(tenant);
+      if (applicable == null) {
+        continue; // unlimited, or no quota applies any more
+      }
+      QuotaOutcome usage = engine.quotaUsage(tenant);
       if (usage == null) {
         continue;
       }
-      ObjectNode doc = usageJson(quota.tenant(), quota, usage);
+      ObjectNode doc = usageJson(tenant, applicable, usage);
       if (doc.path("max_ratio").asDouble() > above) {
         tenants.add(doc);
       }
     }
     return new Reply(200, root.toString());
+  }
+
+  /**
+   * A usage document as a {@link Change} carries it: without {@code percent} and
+   * {@code max_ratio}, the floating-point members, which the audit log's structured values refuse
+   * (they follow from {@code used} and {@code amount}).
+   */
+  private static String usageRecord(ObjectNode usage) {
+    ObjectNode copy = usage.deepCopy();
+    copy.remove("max_ratio");
+    for (JsonNode limit : copy.path("limits")) {
+      ((ObjectNode) limit).remove("percent");
+    }
+    return copy.toString();
   }
 
   private ObjectNode usageJson(String tenant, TenantQuota quota, QuotaOutcome usage) {

@@ -3,6 +3,7 @@ package dev.meshguard.ratelimit;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import dev.meshguard.core.tls.PeerAuthorizationInterceptor;
 import dev.meshguard.ratelimit.quota.v1.DeleteQuotaRequest;
 import dev.meshguard.ratelimit.quota.v1.ListTenantsAboveRequest;
 import dev.meshguard.ratelimit.quota.v1.ListTenantsAboveResponse;
@@ -33,12 +34,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code meshguard.quota.v1.QuotaService} on the rate limit server's gRPC port: the operations of
  * {@link QuotaAdminApi}, which it calls, so both transports decide, audit and refuse alike.
  *
- * <p>The rate limit port has no TLS, so the service is protected by the bearer token only
- * (metadata {@code authorization: Bearer TOKEN}); with no token configured, or before the API is
- * {@link #enable enabled}, every call is refused. Messages are mapped to and from the JSON API's
+ * <p>A caller is admitted by the SPIFFE ID of its client certificate when
+ * {@code ratelimit.quota.admin_spiffe_ids} lists it (the port serves TLS), else by the bearer token
+ * (metadata {@code authorization: Bearer TOKEN}), see {@link QuotaAdminApi#grpcCaller}; before the
+ * API is {@link #enable enabled}, every call is refused. Messages are mapped to and from the JSON API's
  * documents with {@link JsonFormat} (the proto's field names are the JSON keys).
  *
- * <p>Error mapping: 400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 404 NOT_FOUND, 409
+ * <p>Error mapping: 400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 NOT_FOUND, 409
  * FAILED_PRECONDITION, 503 UNAVAILABLE, anything else INTERNAL; the description is the JSON API's
  * message.
  */
@@ -85,7 +87,8 @@ final class QuotaGrpcService extends QuotaServiceGrpc.QuotaServiceImplBase {
       return;
     }
     try {
-      QuotaAdminApi.Caller caller = admin.bearer(AUTH_HEADER.get(), PEER.get());
+      QuotaAdminApi.Caller caller = admin.grpcCaller(PeerAuthorizationInterceptor.PEER_SPIFFE_ID.get(),
+          AUTH_HEADER.get(), PEER.get());
       QuotaAdminApi.Reply reply = operation.apply(admin, caller);
       PARSER.merge(reply.json(), builder);
       @SuppressWarnings("unchecked")
@@ -107,7 +110,8 @@ final class QuotaGrpcService extends QuotaServiceGrpc.QuotaServiceImplBase {
   private static Status status(int http) {
     return switch (http) {
       case 400, 413 -> Status.INVALID_ARGUMENT;
-      case 401, 403 -> Status.UNAUTHENTICATED;
+      case 401 -> Status.UNAUTHENTICATED;
+      case 403 -> Status.PERMISSION_DENIED;
       case 404 -> Status.NOT_FOUND;
       case 409 -> Status.FAILED_PRECONDITION;
       case 503 -> Status.UNAVAILABLE;

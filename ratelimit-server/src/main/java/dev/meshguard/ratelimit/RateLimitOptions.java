@@ -2,6 +2,7 @@ package dev.meshguard.ratelimit;
 
 import dev.meshguard.core.config.NotBlank;
 import dev.meshguard.core.config.Range;
+import dev.meshguard.core.tls.DecisionTls;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -28,6 +29,9 @@ import java.util.Objects;
  *     ({@link StoreUri})
  * @param redis how the Redis stores talk to Redis
  * @param quota per-tenant quotas: the {@code TenantQuota} directory and the tenant key
+ * @param tls TLS on the gRPC port, configured as the authz server's {@code authz.tls}; null for
+ *     plaintext. {@code allowed_peers} is who may call {@code ShouldRateLimit} (and health and
+ *     reflection); the quota service has its own callers ({@link QuotaOptions#adminSpiffeIds()})
  */
 public record RateLimitOptions(
     Path configDir,
@@ -44,7 +48,8 @@ public record RateLimitOptions(
     @Range(min = "1") int maxMetricSeries,
     @NotBlank String store,
     RedisOptions redis,
-    QuotaOptions quota) {
+    QuotaOptions quota,
+    DecisionTls tls) {
 
   public static final Path DEFAULT_CONFIG_DIR = Path.of("policies", "ratelimit");
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -82,6 +87,15 @@ public record RateLimitOptions(
     StoreUri.parse(store); // refuses a malformed store now, with what the forms are
   }
 
+  /** All settings but TLS: a plaintext gRPC port. */
+  public RateLimitOptions(Path configDir, String host, int port, FailureMode failureMode, Duration reloadInterval,
+      int maxCounters, boolean shadowMode, boolean stopIncrementWhenOverLimit, double nearLimitRatio,
+      ResponseHeaders responseHeaders, int localCacheMaxEntries, int maxMetricSeries, String store,
+      RedisOptions redis, QuotaOptions quota) {
+    this(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode, stopIncrementWhenOverLimit,
+        nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis, quota, null);
+  }
+
   /** The server and memory store settings, with the engine's and Redis's at their defaults. */
   public RateLimitOptions(Path configDir, String host, int port, FailureMode failureMode, Duration reloadInterval,
       int maxCounters) {
@@ -103,7 +117,7 @@ public record RateLimitOptions(
   public RateLimitOptions withQuota(QuotaOptions newQuota) {
     return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
         stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store, redis,
-        newQuota);
+        newQuota, tls);
   }
 
   /** {@link #store()}, parsed. */
@@ -120,43 +134,50 @@ public record RateLimitOptions(
   public RateLimitOptions withConfigDir(Path dir) {
     return new RateLimitOptions(dir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
         stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
-        redis, quota);
+        redis, quota, tls);
   }
 
   public RateLimitOptions withPort(int newPort) {
     return new RateLimitOptions(configDir, host, newPort, failureMode, reloadInterval, maxCounters, shadowMode,
         stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
-        redis, quota);
+        redis, quota, tls);
   }
 
   public RateLimitOptions withFailureMode(FailureMode mode) {
     return new RateLimitOptions(configDir, host, port, mode, reloadInterval, maxCounters, shadowMode,
         stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
-        redis, quota);
+        redis, quota, tls);
   }
 
   /** These options with the engine's settings replaced (the failure mode included). */
   public RateLimitOptions withEngineOptions(EngineOptions engine) {
     return new RateLimitOptions(configDir, host, port, engine.failureMode(), reloadInterval, maxCounters,
         engine.shadowMode(), engine.stopIncrementWhenOverLimit(), engine.nearLimitRatio(), responseHeaders,
-        engine.localCacheMaxEntries(), engine.maxMetricSeries(), store, redis, quota);
+        engine.localCacheMaxEntries(), engine.maxMetricSeries(), store, redis, quota, tls);
   }
 
   public RateLimitOptions withResponseHeaders(ResponseHeaders headers) {
     return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
         stopIncrementWhenOverLimit, nearLimitRatio, headers, localCacheMaxEntries, maxMetricSeries, store,
-        redis, quota);
+        redis, quota, tls);
   }
 
   public RateLimitOptions withStore(String newStore) {
     return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
         stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, newStore,
-        redis, quota);
+        redis, quota, tls);
   }
 
   public RateLimitOptions withRedis(RedisOptions newRedis) {
     return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
         stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
-        newRedis, quota);
+        newRedis, quota, tls);
+  }
+
+  /** These options with TLS on the gRPC port ({@code ratelimit.tls}); null for plaintext. */
+  public RateLimitOptions withTls(DecisionTls newTls) {
+    return new RateLimitOptions(configDir, host, port, failureMode, reloadInterval, maxCounters, shadowMode,
+        stopIncrementWhenOverLimit, nearLimitRatio, responseHeaders, localCacheMaxEntries, maxMetricSeries, store,
+        redis, quota, newTls);
   }
 }

@@ -4,8 +4,13 @@ import dev.meshguard.core.admin.Component;
 import dev.meshguard.core.admin.ComponentStatus;
 import dev.meshguard.core.config.ConfigError;
 import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.server.GrpcServer;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.DecisionTls;
+import dev.meshguard.core.tls.SpiffeIdAllowList;
+import dev.meshguard.core.tls.TlsContext;
+import dev.meshguard.core.tls.TlsOptions;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -57,6 +62,14 @@ import java.util.stream.Stream;
  * re-reads what other replicas changed. An import that cannot reach Redis is retried at the next
  * poll.
  *
+ * <h2>TLS</h2>
+ * With {@link RateLimitOptions#tls()} the gRPC port serves TLS through the JSSE provider of the
+ * {@link Crypto} given to {@link #start(RateLimitOptions, Crypto, Clock, ScheduledExecutorService,
+ * MeterRegistry, ThrottleListener, QuotaListener) start} (BCJSSE in FIPS mode), its files followed
+ * without a restart. {@code ShouldRateLimit} needs a client certificate whose SPIFFE ID
+ * {@code ratelimit.tls.allowed_peers} allows; the quota service admits its own callers (see
+ * {@link RateLimitPortAuthorization}).
+ *
  * <p>Accepted race: a file may change between hashing and loading. The new content is then
  * loaded under the old hash, and the next poll sees a different hash and loads again, so the
  * revision is wrong for at most one interval.
@@ -65,6 +78,10 @@ public final class RateLimitServer implements AutoCloseable, Component {
 
   /** The component name on {@code /status}. */
   public static final String COMPONENT = "ratelimit";
+  /** The config section of TLS on the gRPC port. */
+  static final String TLS_SECTION = "ratelimit.tls";
+  /** The setting listing the quota admins by SPIFFE ID. */
+  static final String QUOTA_ADMINS = "ratelimit.quota.admin_spiffe_ids";
   /** How often expired counters are swept besides when the store fills up. */
   static final Duration PURGE_INTERVAL = Duration.ofMinutes(1);
 
@@ -89,10 +106,13 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private final String storeName;
   private final RateLimitEngine engine;
   private final RateLimitService service;
+  private final TenantIndex tenantIndex;
   private final QuotaGrpcService quotaGrpc = new QuotaGrpcService();
   private final Object pollLock = new Object();
   private String lastSeenHash; // guarded by pollLock
   private GrpcServer grpc;
+  private TlsContext tls; // null: plaintext
+  private SpiffeIdAllowList quotaAdmins = SpiffeIdAllowList.ANY_AUTHENTICATED; // empty: nobody by certificate
   private ScheduledFuture<?> poll;
   private ScheduledFuture<?> purge;
 
@@ -112,7 +132,8 @@ public final class RateLimitServer implements AutoCloseable, Component {
     this.quotaOptions = options.quota();
     this.engine = new RateLimitEngine(() -> current.get().config(), store, clock, options.engineOptions(), registry,
         quotaStore::snapshot, quotaOptions);
-    this.service = new RateLimitService(engine, listener, options.responseHeaders(), quotaListener);
+    this.tenantIndex = new TenantIndex(store instanceof RedisStore redis ? redis : null, clock);
+    this.service = new RateLimitService(engine, listener, options.responseHeaders(), quotaListener, tenantIndex);
   }
 
   /**
@@ -149,12 +170,38 @@ public final class RateLimitServer implements AutoCloseable, Component {
   public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
       MeterRegistry registry, ThrottleListener listener, QuotaListener quotaListener)
       throws IOException, ConfigException {
+    return start(options, null, clock, scheduler, registry, listener, quotaListener);
+  }
+
+  /**
+   * As {@link #start(RateLimitOptions, Clock, ScheduledExecutorService, MeterRegistry,
+   * ThrottleListener, QuotaListener)}, serving TLS on the gRPC port when {@link RateLimitOptions#tls()}
+   * is set.
+   *
+   * @param crypto the providers for TLS (BCJSSE on the FIPS module in FIPS mode); may be null only
+   *     without TLS
+   * @throws ConfigException also when the TLS files do not load, an allow-list entry is not a
+   *     SPIFFE ID, or {@code ratelimit.quota.admin_spiffe_ids} is set without TLS
+   */
+  public static RateLimitServer start(RateLimitOptions options, Crypto crypto, Clock clock,
+      ScheduledExecutorService scheduler, MeterRegistry registry, ThrottleListener listener,
+      QuotaListener quotaListener) throws IOException, ConfigException {
     Objects.requireNonNull(listener, "listener");
     Objects.requireNonNull(quotaListener, "quotaListener");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(registry, "registry");
+    DecisionTls tlsConfig = options.tls();
+    if (tlsConfig != null && crypto == null) {
+      throw new IllegalArgumentException("ratelimit.tls needs the crypto providers: start(options, crypto, ...)");
+    }
+    SpiffeIdAllowList allowedPeers = tlsConfig == null ? null : tlsConfig.allowList(TLS_SECTION);
+    SpiffeIdAllowList quotaAdmins = SpiffeIdAllowList.parse(QUOTA_ADMINS, options.quota().adminSpiffeIds());
+    if (!quotaAdmins.isEmpty() && tlsConfig == null) {
+      throw ConfigException.forSetting(QUOTA_ADMINS, "needs ratelimit.tls: a SPIFFE ID is only known from the "
+          + "client certificate of a TLS connection");
+    }
     Snapshot first = load(options.configDir(), hashOrThrow(options.configDir()));
     Path quotaDir = options.quota().dir();
     List<TenantQuota> declared = null;
@@ -168,14 +215,28 @@ public final class RateLimitServer implements AutoCloseable, Component {
       server.importQuotas(declared, quotaHash);
     }
     server.registerMeters(registry);
+    server.quotaAdmins = quotaAdmins;
     try {
-      server.grpc = GrpcServer.builder()
+      GrpcServer.Builder builder = GrpcServer.builder()
           .bindAddress(options.host())
           .port(options.port())
           .addService(server.service)
-          .addService(server.quotaGrpc.definition())
-          .start();
-    } catch (IOException | RuntimeException e) {
+          .addService(server.quotaGrpc.definition());
+      if (tlsConfig != null) {
+        // The handshake asks for a certificate without requiring one (quota admins may come with
+        // a token only); the TLS context's interceptor refuses invalid SVIDs, ours decides per service.
+        server.tls = TlsContext.forServer(tlsConfig.serverOptions(TLS_SECTION).toBuilder()
+            .clientAuth(TlsOptions.ClientAuth.OPTIONAL)
+            .allowedPeers(SpiffeIdAllowList.ANY_AUTHENTICATED)
+            .build(), crypto, scheduler);
+        builder.tls(server.tls).intercept(new RateLimitPortAuthorization(allowedPeers));
+      }
+      server.grpc = builder.start();
+    } catch (IOException | ConfigException | RuntimeException e) {
+      if (server.tls != null) {
+        server.tls.close();
+      }
+      server.quotaStore.close();
       server.store.close();
       throw e;
     }
@@ -253,8 +314,8 @@ public final class RateLimitServer implements AutoCloseable, Component {
 
   /**
    * Re-imports the quota directory if it changed (or a previous import failed), then reads what
-   * other replicas changed in the quota store. The scheduler calls this; tests call it to import
-   * without waiting.
+   * other replicas changed in the quota store and shares the tenants this replica has seen
+   * ({@link TenantIndex}). The scheduler calls this; tests call it to import without waiting.
    */
   public void reloadQuotas() {
     Path dir = quotaOptions.dir();
@@ -286,6 +347,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
       }
     }
     quotaStore.refresh();
+    tenantIndex.flush();
   }
 
   private void pollQuotasQuietly() {
@@ -305,6 +367,29 @@ public final class RateLimitServer implements AutoCloseable, Component {
   /** The gRPC quota service, refusing calls until {@link QuotaAdminApi#create} enables it. */
   QuotaGrpcService quotaGrpc() {
     return quotaGrpc;
+  }
+
+  /**
+   * The SPIFFE IDs that may call the quota service by certificate alone
+   * ({@code ratelimit.quota.admin_spiffe_ids}); empty: nobody.
+   */
+  SpiffeIdAllowList quotaAdmins() {
+    return quotaAdmins;
+  }
+
+  /** Whether the gRPC port serves TLS. */
+  public boolean tls() {
+    return tls != null;
+  }
+
+  /** The gRPC port's TLS context; null for plaintext. */
+  TlsContext tlsContext() {
+    return tls;
+  }
+
+  /** The tenants requests named, with or without a quota of their own (for tenants above a ratio). */
+  TenantIndex tenantIndex() {
+    return tenantIndex;
   }
 
   /** The engine deciding requests (for usage reads: {@link RateLimitEngine#quotaUsage}). */
@@ -402,7 +487,10 @@ public final class RateLimitServer implements AutoCloseable, Component {
         .description("Requests answered by the failure mode after an unexpected error").register(registry);
   }
 
-  /** Stops polling, drains the gRPC server for up to its default grace, then closes the store. */
+  /**
+   * Stops polling, drains the gRPC server for up to its default grace, shares the tenants seen
+   * since the last poll, then closes the store.
+   */
   @Override
   public void close() {
     poll.cancel(false);
@@ -414,7 +502,11 @@ public final class RateLimitServer implements AutoCloseable, Component {
     }
     try {
       grpc.close();
+      tenantIndex.flush(); // the tenants seen since the last poll, before the store goes
     } finally {
+      if (tls != null) {
+        tls.close();
+      }
       quotaStore.close();
       store.close();
     }

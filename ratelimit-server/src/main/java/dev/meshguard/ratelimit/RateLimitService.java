@@ -65,6 +65,7 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
   private final ThrottleListener listener;
   private final ResponseHeaders headers;
   private final QuotaListener quotaListener;
+  private final TenantIndex tenants;
   private final LongAdder internalErrors = new LongAdder();
 
   public RateLimitService(RateLimitEngine engine) {
@@ -91,6 +92,13 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
    */
   public RateLimitService(RateLimitEngine engine, ThrottleListener listener, ResponseHeaders headers,
       QuotaListener quotaListener) {
+    this(engine, listener, headers, quotaListener, null);
+  }
+
+  /** @param tenants told of every tenant a request named, after its response; null: nobody */
+  RateLimitService(RateLimitEngine engine, ThrottleListener listener, ResponseHeaders headers,
+      QuotaListener quotaListener, TenantIndex tenants) {
+    this.tenants = tenants;
     this.quotaListener = Objects.requireNonNull(quotaListener, "quotaListener");
     this.engine = Objects.requireNonNull(engine, "engine");
     this.listener = Objects.requireNonNull(listener, "listener");
@@ -122,8 +130,13 @@ public final class RateLimitService extends RateLimitServiceGrpc.RateLimitServic
     if (decision != null && !decision.throttled().isEmpty()) {
       notifyThrottled(request.getDomain(), descriptors, decision);
     }
-    if (decision != null && decision.quota() != null && decision.quota().outcome() != null) {
-      notifyQuota(decision.quota());
+    if (decision != null && decision.quota() != null) {
+      if (tenants != null) {
+        tenants.seen(decision.quota().tenant()); // for "tenants above N%": those on the default quota too
+      }
+      if (decision.quota().outcome() != null) {
+        notifyQuota(decision.quota());
+      }
     }
   }
 
