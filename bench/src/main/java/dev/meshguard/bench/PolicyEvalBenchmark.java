@@ -1,6 +1,7 @@
 package dev.meshguard.bench;
 
 import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.grpcrbac.StubServerCall;
 import dev.meshguard.policy.CustomDecider;
 import dev.meshguard.policy.Decision;
 import dev.meshguard.policy.MeshConfig;
@@ -12,7 +13,7 @@ import dev.meshguard.testkit.tls.TestCa;
 import dev.meshguard.testkit.tls.TestCert;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
-import io.grpc.xds.GrpcRbacBaseline;
+import io.grpc.xds.GrpcRbac;
 import java.io.ByteArrayInputStream;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
@@ -96,23 +97,23 @@ public class PolicyEvalBenchmark {
   /** grpc-java: one engine per emitted filter and the requests as server calls with metadata. */
   @State(Scope.Benchmark)
   public static class Grpc extends Base {
-    GrpcRbacBaseline engine;
+    GrpcRbac engine;
     Metadata[] headers;
     ServerCall<?, ?>[] calls;
 
     @Setup(Level.Trial)
     public void emit() {
-      engine = GrpcRbacBaseline.of(PolicyMix.forGrpc(RbacEmitter.http(policySet(), MeshConfig.DEFAULT, PolicyMix.WORKLOAD)));
+      engine = GrpcRbac.of(PolicyMix.forGrpc(RbacEmitter.http(policySet(), MeshConfig.DEFAULT, PolicyMix.WORKLOAD)));
       List<PolicyMix.Request> requests = requests();
       headers = new Metadata[requests.size()];
       calls = new ServerCall<?, ?>[requests.size()];
       Map<String, X509Certificate> certs = Certs.get();
       for (int i = 0; i < requests.size(); i++) {
         PolicyMix.Request r = requests.get(i);
-        Metadata metadata = new Metadata();
-        r.headers().forEach((k, v) -> metadata.put(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER), v));
-        headers[i] = metadata;
-        calls[i] = new GrpcCallStub(r.path(), PolicyMix.AUTHORITY, r.peer() == null ? null : certs.get(r.peer()),
+        headers[i] = StubServerCall.metadata(r.headers());
+        // The engine's "full method name" is the path without its leading slash.
+        calls[i] = new StubServerCall(r.path().substring(1), PolicyMix.AUTHORITY,
+            r.peer() == null ? null : certs.get(r.peer()),
             new InetSocketAddress(r.sourceIp(), 40000), new InetSocketAddress("10.0.0.1", r.destinationPort()));
       }
     }

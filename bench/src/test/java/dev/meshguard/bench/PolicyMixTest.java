@@ -51,7 +51,7 @@ class PolicyMixTest {
     PolicySet set = PolicyMix.policies(200, PolicyMix.Layout.IN_SCOPE, 3);
     List<RBAC> forGrpc = PolicyMix.forGrpc(RbacEmitter.http(set, MeshConfig.DEFAULT, PolicyMix.WORKLOAD));
     assertThat(forGrpc.toString()).doesNotContain("uri_template").contains("safe_regex");
-    assertThat(io.grpc.xds.GrpcRbacBaseline.of(forGrpc)).isNotNull();
+    assertThat(io.grpc.xds.GrpcRbac.of(forGrpc)).isNotNull();
   }
 
   private static int ruleCount(List<RBAC> filters) {

@@ -1,5 +1,9 @@
 package dev.meshguard.cli;
 
+import static dev.meshguard.cli.PackagedJar.awaitBanner;
+import static dev.meshguard.cli.PackagedJar.get;
+import static dev.meshguard.cli.PackagedJar.meshguard;
+import static dev.meshguard.cli.PackagedJar.readQuietly;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.meshguard.testkit.Await;
@@ -15,7 +19,6 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,7 +26,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -36,8 +38,6 @@ import org.junit.jupiter.api.io.TempDir;
  * audit log, and stops on SIGTERM.
  */
 class AuthzProcessIT {
-  private static final Path JAR = Path.of("target", "meshguard.jar");
-
   @TempDir
   Path tmp;
 
@@ -85,13 +85,11 @@ class AuthzProcessIT {
     int port = FreePorts.port();
     int httpPort = FreePorts.port();
     Path log = tmp.resolve("authz.log");
-    process = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
-            "--enable-native-access=ALL-UNNAMED", "-jar", JAR.toAbsolutePath().toString(), "authz",
+    process = meshguard(log, "authz",
             "--policies", policies.toString(), "--config", settings.toString(), "--port", Integer.toString(port),
-            "--http-port", Integer.toString(httpPort), "--admin-port", Integer.toString(adminPort), "--audit-dir", tmp.resolve("audit").toString()))
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    Await.until(Duration.ofSeconds(30), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
-        () -> "meshguard authz to print its banner; log so far:\n" + readQuietly(log));
+            "--http-port", Integer.toString(httpPort), "--admin-port", Integer.toString(adminPort),
+            "--audit-dir", tmp.resolve("audit").toString()).start();
+    awaitBanner(log, Duration.ofSeconds(30), "meshguard authz");
     assertThat(Files.readString(log)).contains("authz      grpc://127.0.0.1:" + port + "  1 policies, revision")
         .contains("http://127.0.0.1:" + httpPort + "/authz  HTTP service mode");
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
@@ -149,25 +147,5 @@ class AuthzProcessIT {
 
   private int code(String method) {
     return stub().check(check(method, "/")).getStatus().getCode();
-  }
-
-  private static String get(URI uri) {
-    try {
-      return HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
-          .body();
-    } catch (IOException e) {
-      return "(" + e + ")";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "(interrupted)";
-    }
-  }
-
-  private static String readQuietly(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return "(unreadable: " + e + ")";
-    }
   }
 }

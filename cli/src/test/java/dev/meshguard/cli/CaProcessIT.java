@@ -1,5 +1,7 @@
 package dev.meshguard.cli;
 
+import static dev.meshguard.cli.PackagedJar.awaitBanner;
+import static dev.meshguard.cli.PackagedJar.meshguard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.JWSAlgorithm;
@@ -14,14 +16,12 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.meshguard.ca.istio.v1.auth.Ca.IstioCertificateRequest;
 import dev.meshguard.ca.istio.v1.auth.Ca.IstioCertificateResponse;
 import dev.meshguard.ca.istio.v1.auth.IstioCertificateServiceGrpc;
-import dev.meshguard.testkit.Await;
 import dev.meshguard.testkit.FreePorts;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -36,7 +36,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Date;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -60,7 +59,6 @@ import picocli.CommandLine;
  * and removes its socket.
  */
 class CaProcessIT {
-  private static final Path JAR = Path.of("target", "meshguard.jar");
   static final String WEB = "spiffe://example.org/ns/default/sa/web";
   static final String WORKER = "spiffe://example.org/ns/jobs/sa/worker";
 
@@ -97,16 +95,13 @@ class CaProcessIT {
     Path log = tmp.resolve("ca.log");
     Path socket = tmp.resolve("workload.sock");
     long uid = ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
-    process = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
-            "--enable-native-access=ALL-UNNAMED", "-jar", JAR.toAbsolutePath().toString(), "ca",
+    process = meshguard(log, "ca",
             "--config", tmp.resolve("meshguard.yaml").toString(), "--trust-domain", "example.org",
             "--dir", tmp.resolve("ca").toString(), "--port", Integer.toString(port),
             "--bundle-port", Integer.toString(bundlePort), "--admin-port", Integer.toString(adminPort),
             "--audit-dir", tmp.resolve("audit").toString(), "--workload-socket", socket.toString(),
-            "--workload-entry", "uid:" + uid + "=" + WORKER))
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
-        () -> "meshguard ca to print its banner; log so far:\n" + readQuietly(log));
+            "--workload-entry", "uid:" + uid + "=" + WORKER).start();
+    awaitBanner(log, Duration.ofSeconds(60), "meshguard ca");
     assertThat(Files.readString(log))
         .contains("ca         grpc://127.0.0.1:" + port + "  Istio CA API for spiffe://example.org (TLS by SunJSSE)")
         .contains("istio-agent: CA_ADDR=<one of localhost>:" + port)
@@ -180,13 +175,5 @@ class CaProcessIT {
     byte[] der = builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keyPair.getPrivate())).getEncoded();
     return "-----BEGIN CERTIFICATE REQUEST-----\n" + Base64.getMimeEncoder().encodeToString(der)
         + "\n-----END CERTIFICATE REQUEST-----\n";
-  }
-
-  private static String readQuietly(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return "(unreadable: " + e + ")";
-    }
   }
 }

@@ -1,5 +1,7 @@
 package dev.meshguard.cli;
 
+import static dev.meshguard.cli.PackagedJar.awaitBanner;
+import static dev.meshguard.cli.PackagedJar.meshguard;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,7 +10,6 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.TypeRegistry;
 import com.google.protobuf.util.JsonFormat;
-import dev.meshguard.testkit.Await;
 import dev.meshguard.testkit.FreePorts;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -20,7 +21,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -36,7 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
  * here: {@link EnvoyHttpAuthzPeer} builds the requests as Envoy's HTTP ext_authz client does.
  */
 class EnvoyHttpServiceIT {
-  private static final Path JAR = Path.of("target", "meshguard.jar");
   private static final String FRONTEND = "spiffe://cluster.local/ns/web/sa/frontend";
 
   static final TypeRegistry TYPES = TypeRegistry.newBuilder()
@@ -106,15 +105,12 @@ class EnvoyHttpServiceIT {
     // The example's meshguard side, on free ports instead of the defaults.
     int httpPort = FreePorts.port();
     Path log = tmp.resolve("authz.log");
-    process = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
-            "--enable-native-access=ALL-UNNAMED", "-jar", JAR.toAbsolutePath().toString(), "authz",
+    process = meshguard(log, "authz",
             "--config", root.resolve("deploy/envoy/meshguard-http.yaml").toString(),
             "--policies", root.resolve("policies/authz").toString(),
             "--port", Integer.toString(FreePorts.port()), "--http-port", Integer.toString(httpPort),
-            "--admin-port", Integer.toString(FreePorts.port()), "--audit-dir", tmp.resolve("audit").toString()))
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
-        () -> "meshguard authz to print its banner; log so far:\n" + readQuietly(log));
+            "--admin-port", Integer.toString(FreePorts.port()), "--audit-dir", tmp.resolve("audit").toString()).start();
+    awaitBanner(log, Duration.ofSeconds(60), "meshguard authz");
 
     EnvoyHttpAuthzPeer envoy = new EnvoyHttpAuthzPeer(extAuthz, "127.0.0.1", httpPort);
     EnvoyHttpAuthzPeer.Downstream frontend = EnvoyHttpAuthzPeer.Downstream.withSvid(FRONTEND);
@@ -138,13 +134,5 @@ class EnvoyHttpServiceIT {
     EnvoyHttpAuthzPeer.Verdict forged = envoy.check(frontend, "GET", "/orders",
         Map.of("x-forwarded-client-cert", "URI=spiffe://cluster.local/ns/prod/sa/admin"));
     assertThat(forged.upstreamHeaders()).containsEntry("x-meshguard-principal", FRONTEND);
-  }
-
-  private static String readQuietly(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return "(unreadable: " + e + ")";
-    }
   }
 }

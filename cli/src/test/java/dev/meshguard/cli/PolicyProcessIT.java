@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -20,7 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
  * standard output and the exit code as the contract says.
  */
 class PolicyProcessIT {
-  private static final Path JAR = Path.of("target", "meshguard.jar");
   private static final Path EXAMPLES = Path.of("..", "policies", "authz");
 
   @TempDir
@@ -29,10 +27,7 @@ class PolicyProcessIT {
   record Result(int exit, String out, String err) {}
 
   private Result meshguard(String stdin, String... args) throws Exception {
-    assertThat(JAR).as("the distribution jar; run ./mvnw verify so package runs first").exists();
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-        "--enable-native-access=ALL-UNNAMED", "-jar", JAR.toAbsolutePath().toString()));
-    command.addAll(List.of(args));
+    List<String> command = PackagedJar.command(args);
     Path out = tmp.resolve("out.txt");
     Path err = tmp.resolve("err.txt");
     Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();

@@ -1,5 +1,9 @@
 package dev.meshguard.cli;
 
+import static dev.meshguard.cli.PackagedJar.awaitBanner;
+import static dev.meshguard.cli.PackagedJar.get;
+import static dev.meshguard.cli.PackagedJar.meshguard;
+import static dev.meshguard.cli.PackagedJar.readQuietly;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.meshguard.testkit.Await;
@@ -9,11 +13,7 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
-import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,8 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  * when a file breaks and says why on {@code /status}; and the same with {@code --store redis://...}.
  */
 class RateLimitProcessIT {
-  private static final Path JAR = Path.of("target", "meshguard.jar");
-
   @org.junit.jupiter.api.extension.RegisterExtension
   static final dev.meshguard.testkit.redis.RedisExtension redis =
       dev.meshguard.testkit.redis.RedisExtension.standalone();
@@ -65,13 +63,10 @@ class RateLimitProcessIT {
     int adminPort = FreePorts.port();
     int port = FreePorts.port();
     Path log = tmp.resolve("ratelimit.log");
-    process = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
-            "--enable-native-access=ALL-UNNAMED", "-jar", JAR.toAbsolutePath().toString(), "ratelimit",
+    process = meshguard(log, "ratelimit",
             "--config-dir", configs.toString(), "--config", settings.toString(), "--port", Integer.toString(port),
-            "--admin-port", Integer.toString(adminPort), "--audit-dir", tmp.resolve("audit").toString()))
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
-        () -> "meshguard ratelimit to print its banner; log so far:\n" + readQuietly(log));
+            "--admin-port", Integer.toString(adminPort), "--audit-dir", tmp.resolve("audit").toString()).start();
+    awaitBanner(log, Duration.ofSeconds(60), "meshguard ratelimit");
     assertThat(Files.readString(log)).contains("ratelimit  grpc://127.0.0.1:" + port + "  1 domains (edge)");
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     assertThat(limitNow()).isEqualTo(5);
@@ -131,15 +126,12 @@ class RateLimitProcessIT {
     Files.writeString(settings, "ratelimit:\n  redis:\n    command_timeout: 2s\n");
     int port = FreePorts.port();
     Path log = tmp.resolve("ratelimit.log");
-    process = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
-            "--enable-native-access=ALL-UNNAMED", "-jar", JAR.toAbsolutePath().toString(), "ratelimit",
+    process = meshguard(log, "ratelimit",
             "--config", settings.toString(),
             "--config-dir", configs.toString(), "--store", redis.uri(), "--port", Integer.toString(port),
-            "--admin-port", Integer.toString(FreePorts.port()), "--audit-dir", tmp.resolve("audit").toString()))
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            "--admin-port", Integer.toString(FreePorts.port()), "--audit-dir", tmp.resolve("audit").toString()).start();
     // A cold JVM plus a Redis connection and its warm-up, on a test machine that may be very busy.
-    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
-        () -> "meshguard ratelimit to print its banner; log so far:\n" + readQuietly(log));
+    awaitBanner(log, Duration.ofSeconds(60), "meshguard ratelimit");
     assertThat(Files.readString(log)).contains("store: " + redis.uri());
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     List<Integer> remaining = new java.util.ArrayList<>();
@@ -168,25 +160,5 @@ class RateLimitProcessIT {
         .build();
     return RateLimitServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
         .shouldRateLimit(request).getStatuses(0).getCurrentLimit().getRequestsPerUnit();
-  }
-
-  private static String get(URI uri) {
-    try {
-      return HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
-          .body();
-    } catch (IOException e) {
-      return "(" + e + ")";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "(interrupted)";
-    }
-  }
-
-  private static String readQuietly(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return "(unreadable: " + e + ")";
-    }
   }
 }

@@ -1,10 +1,14 @@
 package dev.meshguard.cli;
 
+import static dev.meshguard.cli.PackagedJar.JAR;
+import static dev.meshguard.cli.PackagedJar.awaitBanner;
+import static dev.meshguard.cli.PackagedJar.javaBinary;
+import static dev.meshguard.cli.PackagedJar.meshguard;
+import static dev.meshguard.cli.PackagedJar.readQuietly;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.meshguard.testkit.Await;
 import dev.meshguard.testkit.FreePorts;
-import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,8 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
  * separate process, exactly as the launcher does, and stops it with SIGTERM.
  */
 class UpProcessIT {
-  private static final Path JAR = Path.of("target", "meshguard.jar");
-
   @TempDir
   Path tmp;
 
@@ -40,19 +42,13 @@ class UpProcessIT {
 
   @Test
   void upServesHealthzAndStopsOnSigterm() throws Exception {
-    assertThat(JAR).as("the distribution jar; run ./mvnw verify so package runs first").exists();
     int adminPort = freePort();
     Path log = tmp.resolve("up.log");
-    process = withCa(new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
-            JAR.toAbsolutePath().toString(), "up", "--admin-port", Integer.toString(adminPort),
-            "--audit-dir", tmp.resolve("audit").toString()))
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile()))
-        .start();
+    process = withCa(meshguard(log, "up", "--admin-port", Integer.toString(adminPort),
+        "--audit-dir", tmp.resolve("audit").toString())).start();
 
     // The banner comes after every server is up; wait for it, then ask the admin server.
-    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
-        () -> "meshguard up to print its banner; log so far:\n" + readQuietly(log));
+    awaitBanner(log, Duration.ofSeconds(60), "meshguard up");
     assertThat(Files.readString(log)).contains("admin      http://127.0.0.1:" + adminPort)
         .contains("ca         grpc://127.0.0.1:" + caPort + "  Istio CA API for spiffe://cluster.local (TLS by SunJSSE)")
         .contains("bundle     https://127.0.0.1:" + bundlePort + "/  SPIFFE trust bundle (https_web)");
@@ -88,14 +84,9 @@ class UpProcessIT {
     int adminPort = freePort();
     Path log = tmp.resolve("fips.log");
     Path audit = tmp.resolve("fips-audit");
-    process = withCa(new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
-            JAR.toAbsolutePath().toString(), "up", "--fips", "--admin-port", Integer.toString(adminPort),
-            "--audit-dir", audit.toString()))
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile()))
-        .start();
-    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
-        () -> "meshguard up --fips to print its banner; log so far:\n" + readQuietly(log));
+    process = withCa(meshguard(log, "up", "--fips", "--admin-port", Integer.toString(adminPort),
+        "--audit-dir", audit.toString())).start();
+    awaitBanner(log, Duration.ofSeconds(60), "meshguard up --fips");
     assertThat(Files.readString(log)).contains("(fips mode: on)").contains("(TLS by BCJSSE)");
     HttpResponse<String> status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + adminPort + "/status")).build(), HttpResponse.BodyHandlers.ofString());
@@ -126,10 +117,8 @@ class UpProcessIT {
           + token + "\n");
       int adminPort = freePort();
       Path log = tmp.resolve("sink.log");
-      process = withCa(new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
-              JAR.toAbsolutePath().toString(), "up", "--config", config.toString(), "--admin-port",
-              Integer.toString(adminPort), "--audit-dir", tmp.resolve("sink-audit").toString()))
-          .redirectErrorStream(true).redirectOutput(log.toFile())).start();
+      process = withCa(meshguard(log, "up", "--config", config.toString(), "--admin-port",
+          Integer.toString(adminPort), "--audit-dir", tmp.resolve("sink-audit").toString())).start();
       Await.until(Duration.ofSeconds(60), () -> String.join("", received).contains("\"kind\":\"start\""),
           () -> "the start event at the collector; got " + received + "; log:\n" + readQuietly(log));
       assertThat(received.get(0)).startsWith("[{").endsWith("] auth=Bearer collector-secret");
@@ -149,16 +138,12 @@ class UpProcessIT {
     int rlsPort = freePort();
     Path log = tmp.resolve("rls.log");
     // From the checkout's root, where the default ratelimit.config_dir (policies/ratelimit) is.
-    ProcessBuilder builder = new ProcessBuilder(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
-            JAR.toAbsolutePath().toString(), "up", "--admin-port", Integer.toString(adminPort),
-            "--audit-dir", tmp.resolve("rls-audit").toString()))
-        .directory(Path.of("..").toAbsolutePath().normalize().toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile());
+    ProcessBuilder builder = meshguard(log, "up", "--admin-port", Integer.toString(adminPort),
+            "--audit-dir", tmp.resolve("rls-audit").toString())
+        .directory(Path.of("..").toAbsolutePath().normalize().toFile());
     builder.environment().put("MESHGUARD_RATELIMIT_PORT", Integer.toString(rlsPort));
     process = withCa(builder).start();
-    Await.until(Duration.ofSeconds(60), () -> readQuietly(log).contains("Ready. Ctrl-C stops."),
-        () -> "meshguard up to print its banner; log so far:\n" + readQuietly(log));
+    awaitBanner(log, Duration.ofSeconds(60), "meshguard up");
     assertThat(Files.readString(log))
         .contains("ratelimit  grpc://127.0.0.1:" + rlsPort + "  2 domains (edge, tenants)")
         .contains("rate_limit_service -> grpc cluster (HTTP/2) at 127.0.0.1:" + rlsPort)
@@ -267,18 +252,6 @@ class UpProcessIT {
     authzHttpPort = freePort();
     builder.environment().put("MESHGUARD_AUTHZ_HTTP_PORT", Integer.toString(authzHttpPort));
     return builder;
-  }
-
-  private static String readQuietly(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return "(unreadable: " + e + ")";
-    }
-  }
-
-  private static String javaBinary() {
-    return ProcessHandle.current().info().command().orElse("java");
   }
 
   private static int freePort() {

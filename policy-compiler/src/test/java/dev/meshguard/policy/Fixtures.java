@@ -63,6 +63,11 @@ final class Fixtures {
       return this;
     }
 
+    PolicyBuilder selector(Map<String, String> labels) {
+      selector.putAll(labels);
+      return this;
+    }
+
     PolicyBuilder targetGateway(String gatewayName) {
       targetRefs.add(new TargetRef("gateway.networking.k8s.io", "Gateway", gatewayName, ""));
       return this;

@@ -1,24 +1,14 @@
 package dev.meshguard.policy;
 
-import io.grpc.Attributes;
-import io.grpc.Grpc;
+import dev.meshguard.grpcrbac.StubServerCall;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
-import io.grpc.Status;
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.security.Principal;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import javax.net.ssl.SSLPeerUnverifiedException;
-import javax.net.ssl.SSLSession;
-import javax.net.ssl.SSLSessionContext;
 
 /**
  * One gRPC call inside grpc-java's RBAC envelope, seen two ways: as the {@link ServerCall} and
@@ -39,18 +29,6 @@ import javax.net.ssl.SSLSessionContext;
 record GrpcCall(String fullMethod, String authority, X509Certificate peer, String peerSpiffeId,
     InetSocketAddress remote, InetSocketAddress local, Map<String, String> headers) {
 
-  private static final MethodDescriptor.Marshaller<Object> NO_MARSHALLER = new MethodDescriptor.Marshaller<>() {
-    @Override
-    public InputStream stream(Object value) {
-      return new ByteArrayInputStream(new byte[0]);
-    }
-
-    @Override
-    public Object parse(InputStream stream) {
-      return new Object();
-    }
-  };
-
   GrpcCall {
     Objects.requireNonNull(fullMethod, "fullMethod");
     Objects.requireNonNull(authority, "authority");
@@ -62,61 +40,12 @@ record GrpcCall(String fullMethod, String authority, X509Certificate peer, Strin
 
   /** The request headers as gRPC metadata. */
   Metadata metadata() {
-    Metadata metadata = new Metadata();
-    new TreeMap<>(headers).forEach((name, value) ->
-        metadata.put(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER), value));
-    return metadata;
+    return StubServerCall.metadata(new TreeMap<>(headers));
   }
 
   /** The server call grpc-java's engine inspects (only its descriptor, authority and attributes). */
   ServerCall<Object, Object> serverCall() {
-    Attributes.Builder attributes = Attributes.newBuilder()
-        .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, remote)
-        .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, local);
-    if (peer != null) {
-      attributes.set(Grpc.TRANSPORT_ATTR_SSL_SESSION, new PeerSession(peer));
-    }
-    Attributes built = attributes.build();
-    MethodDescriptor<Object, Object> method = MethodDescriptor.<Object, Object>newBuilder()
-        .setType(MethodDescriptor.MethodType.UNARY)
-        .setFullMethodName(fullMethod)
-        .setRequestMarshaller(NO_MARSHALLER)
-        .setResponseMarshaller(NO_MARSHALLER)
-        .build();
-    String callAuthority = authority;
-    return new ServerCall<>() {
-      @Override
-      public void request(int numMessages) {}
-
-      @Override
-      public void sendHeaders(Metadata headers) {}
-
-      @Override
-      public void sendMessage(Object message) {}
-
-      @Override
-      public void close(Status status, Metadata trailers) {}
-
-      @Override
-      public boolean isCancelled() {
-        return false;
-      }
-
-      @Override
-      public MethodDescriptor<Object, Object> getMethodDescriptor() {
-        return method;
-      }
-
-      @Override
-      public Attributes getAttributes() {
-        return built;
-      }
-
-      @Override
-      public String getAuthority() {
-        return callAuthority;
-      }
-    };
+    return new StubServerCall(fullMethod, authority, peer, remote, local);
   }
 
   /** What Envoy would tell meshguard about the same call, for {@code workload}. */
@@ -136,111 +65,5 @@ record GrpcCall(String fullMethod, String authority, X509Certificate peer, Strin
     return "POST /" + fullMethod + " authority=" + authority + " peer=" + (peerSpiffeId == null ? "plaintext" : peerSpiffeId)
         + " from=" + remote.getAddress().getHostAddress() + " to=" + local.getAddress().getHostAddress() + ":"
         + local.getPort() + " headers=" + new TreeMap<>(headers);
-  }
-
-  /**
-   * An established TLS session as grpc-java's engine sees it: only the peer's certificate chain is
-   * read ({@code getPeerCertificates}); nothing else of a session matters to RBAC.
-   */
-  private static final class PeerSession implements SSLSession {
-    private final X509Certificate peer;
-
-    PeerSession(X509Certificate peer) {
-      this.peer = peer;
-    }
-
-    @Override
-    public Certificate[] getPeerCertificates() {
-      return new Certificate[] {peer};
-    }
-
-    @Override
-    public Principal getPeerPrincipal() throws SSLPeerUnverifiedException {
-      return peer.getSubjectX500Principal();
-    }
-
-    @Override
-    public byte[] getId() {
-      return new byte[0];
-    }
-
-    @Override
-    public SSLSessionContext getSessionContext() {
-      return null;
-    }
-
-    @Override
-    public long getCreationTime() {
-      return 0;
-    }
-
-    @Override
-    public long getLastAccessedTime() {
-      return 0;
-    }
-
-    @Override
-    public void invalidate() {}
-
-    @Override
-    public boolean isValid() {
-      return true;
-    }
-
-    @Override
-    public void putValue(String name, Object value) {}
-
-    @Override
-    public Object getValue(String name) {
-      return null;
-    }
-
-    @Override
-    public void removeValue(String name) {}
-
-    @Override
-    public String[] getValueNames() {
-      return new String[0];
-    }
-
-    @Override
-    public Certificate[] getLocalCertificates() {
-      return null;
-    }
-
-    @Override
-    public Principal getLocalPrincipal() {
-      return null;
-    }
-
-    @Override
-    public String getCipherSuite() {
-      return "TLS_AES_128_GCM_SHA256";
-    }
-
-    @Override
-    public String getProtocol() {
-      return "TLSv1.3";
-    }
-
-    @Override
-    public String getPeerHost() {
-      return null;
-    }
-
-    @Override
-    public int getPeerPort() {
-      return -1;
-    }
-
-    @Override
-    public int getPacketBufferSize() {
-      return 16_709;
-    }
-
-    @Override
-    public int getApplicationBufferSize() {
-      return 16_384;
-    }
   }
 }

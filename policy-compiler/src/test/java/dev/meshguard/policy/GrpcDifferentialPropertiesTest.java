@@ -86,7 +86,7 @@ class GrpcDifferentialPropertiesTest {
 
   @Property(tries = 300, shrinking = ShrinkingMode.FULL)
   void meshguardAndGrpcJavaAgree(@ForAll("scenarios") Scenario scenario) throws Exception {
-    PolicySet set = TestPolicies.set(scenario.policies());
+    PolicySet set = Fixtures.set(scenario.policies());
     PolicyEngine engine = PolicyEngine.compile(set, scenario.mesh());
     GrpcRbac grpc = GrpcRbac.of(RbacEmitter.http(set, scenario.mesh(), WORKLOAD));
     for (GrpcCall call : scenario.calls()) {

@@ -1,13 +1,14 @@
 package dev.meshguard.policy;
 
-import static dev.meshguard.policy.TestPolicies.operation;
-import static dev.meshguard.policy.TestPolicies.policy;
-import static dev.meshguard.policy.TestPolicies.rule;
-import static dev.meshguard.policy.TestPolicies.source;
+import static dev.meshguard.policy.Fixtures.allow;
+import static dev.meshguard.policy.Fixtures.audit;
+import static dev.meshguard.policy.Fixtures.deny;
+import static dev.meshguard.policy.Fixtures.op;
+import static dev.meshguard.policy.Fixtures.rule;
+import static dev.meshguard.policy.Fixtures.source;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.meshguard.policy.model.Action;
 import dev.meshguard.policy.model.AuthorizationPolicy;
 import dev.meshguard.testkit.tls.TestCa;
 import dev.meshguard.testkit.tls.TestCert;
@@ -45,14 +46,14 @@ class RbacEmitterGrpcTest {
   }
 
   private static boolean allows(List<AuthorizationPolicy> policies, GrpcCall call) {
-    GrpcRbac grpc = GrpcRbac.of(RbacEmitter.http(TestPolicies.set(policies), MeshConfig.DEFAULT, FOO));
+    GrpcRbac grpc = GrpcRbac.of(RbacEmitter.http(Fixtures.set(policies), MeshConfig.DEFAULT, FOO));
     return grpc.allows(call.metadata(), call.serverCall());
   }
 
   @Test
   void denyByNamespaceMatchesOnlyThatPeer() {
     // §4 namespaces: regex .*/ns/<v>/.* over the SPIFFE URI; needs mTLS.
-    List<AuthorizationPolicy> p = List.of(policy("foo", "d").action(Action.DENY)
+    List<AuthorizationPolicy> p = List.of(deny("foo", "d")
         .rule(rule().from(source().namespaces("ns1"))).build());
     assertThat(allows(p, call("pkg.Svc/Get", ns1))).isFalse();
     assertThat(allows(p, call("pkg.Svc/Get", ns2))).isTrue();
@@ -63,20 +64,20 @@ class RbacEmitterGrpcTest {
   void notFormsMatchAbsentAttributes() {
     // §3: notPrincipals matches plaintext; notRequestPrincipals matches a request without a JWT,
     // while requestPrincipals ["*"] needs one.
-    assertThat(allows(List.of(policy("foo", "d").action(Action.DENY)
+    assertThat(allows(List.of(deny("foo", "d")
         .rule(rule().from(source().notPrincipals("*"))).build()), call("pkg.Svc/Get", null))).isFalse();
-    assertThat(allows(List.of(policy("foo", "d").action(Action.DENY)
+    assertThat(allows(List.of(deny("foo", "d")
         .rule(rule().from(source().notRequestPrincipals("*"))).build()), call("pkg.Svc/Get", ns1))).isFalse();
-    assertThat(allows(List.of(policy("foo", "d").action(Action.DENY)
+    assertThat(allows(List.of(deny("foo", "d")
         .rule(rule().from(source().requestPrincipals("*"))).build()), call("pkg.Svc/Get", ns1))).isTrue();
   }
 
   @Test
   void allowByPrincipalPathAndMethod() {
     // §1: with an ALLOW policy a request must match one; §4 principals get spiffe://, paths prefix.
-    List<AuthorizationPolicy> p = List.of(policy("foo", "a")
+    List<AuthorizationPolicy> p = List.of(allow("foo", "a")
         .rule(rule().from(source().principals("cluster.local/ns/ns1/sa/sa1"))
-            .to(operation().methods("POST").paths("/pkg.Svc/*")))
+            .to(op().methods("POST").paths("/pkg.Svc/*")))
         .build());
     assertThat(allows(p, call("pkg.Svc/Get", ns1))).isTrue();
     assertThat(allows(p, call("other.Admin/Delete", ns1))).isFalse();
@@ -86,7 +87,7 @@ class RbacEmitterGrpcTest {
   @Test
   void hostsKeepThePortAndIgnoreCase() {
     // §4 hosts: case-insensitive, the port in :authority is not stripped.
-    List<AuthorizationPolicy> p = List.of(policy("foo", "a").rule(rule().to(operation().hosts("svc.foo"))).build());
+    List<AuthorizationPolicy> p = List.of(allow("foo", "a").rule(rule().to(op().hosts("svc.foo"))).build());
     assertThat(allows(p, call("pkg.Svc/Get", ns1, "SVC.foo", 8080, Map.of()))).isTrue();
     assertThat(allows(p, call("pkg.Svc/Get", ns1, "svc.foo:8080", 8080, Map.of()))).isFalse();
   }
@@ -94,8 +95,8 @@ class RbacEmitterGrpcTest {
   @Test
   void portsAndHeaders() {
     // §5: ports are the destination port; request.headers values are case-sensitive, * = present.
-    List<AuthorizationPolicy> p = List.of(policy("foo", "a")
-        .rule(rule().to(operation().ports("8080")).when("request.headers[x-user]", List.of("*"))).build());
+    List<AuthorizationPolicy> p = List.of(allow("foo", "a")
+        .rule(rule().to(op().ports("8080")).when("request.headers[x-user]", "*")).build());
     assertThat(allows(p, call("pkg.Svc/Get", ns1, "svc", 8080, Map.of("x-user", "alice")))).isTrue();
     assertThat(allows(p, call("pkg.Svc/Get", ns1, "svc", 9090, Map.of("x-user", "alice")))).isFalse();
     assertThat(allows(p, call("pkg.Svc/Get", ns1, "svc", 8080, Map.of()))).isFalse();
@@ -105,16 +106,16 @@ class RbacEmitterGrpcTest {
   void auditAndDryRunNeverDecide() {
     // §1: AUDIT never affects the decision; dry-run policies are not enforced.
     List<AuthorizationPolicy> p = List.of(
-        policy("foo", "audit").action(Action.AUDIT).rule(rule()).build(),
-        policy("foo", "dry").action(Action.DENY).dryRun().rule(rule()).build());
-    GrpcRbac grpc = GrpcRbac.of(RbacEmitter.http(TestPolicies.set(p), MeshConfig.DEFAULT, FOO));
+        audit("foo", "audit").rule(rule()).build(),
+        deny("foo", "dry").dryRun().rule(rule()).build());
+    GrpcRbac grpc = GrpcRbac.of(RbacEmitter.http(Fixtures.set(p), MeshConfig.DEFAULT, FOO));
     assertThat(grpc.engines()).isZero();
   }
 
   @Test
   void pathTemplatesAreOutsideGrpcJavasEnvelope() {
     // grpc-java's RbacFilter has no case for Permission.uri_template: the whole config is refused.
-    List<AuthorizationPolicy> p = List.of(policy("foo", "a").rule(rule().to(operation().paths("/pkg.Svc/{*}"))).build());
+    List<AuthorizationPolicy> p = List.of(allow("foo", "a").rule(rule().to(op().paths("/pkg.Svc/{*}"))).build());
     assertThatThrownBy(() -> allows(p, call("pkg.Svc/Get", ns1)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("URI_TEMPLATE");

@@ -1,12 +1,12 @@
 package dev.meshguard.policy;
 
-import static dev.meshguard.policy.TestPolicies.operation;
-import static dev.meshguard.policy.TestPolicies.policy;
-import static dev.meshguard.policy.TestPolicies.rule;
-import static dev.meshguard.policy.TestPolicies.source;
+import static dev.meshguard.policy.Fixtures.allow;
+import static dev.meshguard.policy.Fixtures.deny;
+import static dev.meshguard.policy.Fixtures.op;
+import static dev.meshguard.policy.Fixtures.rule;
+import static dev.meshguard.policy.Fixtures.source;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.meshguard.policy.model.Action;
 import dev.meshguard.policy.model.AuthorizationPolicy;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -26,27 +26,27 @@ class RbacEmitterIstioTest {
 
   @Test
   void allowPathWithTemplates() {
-    AuthorizationPolicy httpbin1 = policy("foo", "httpbin-1").selector(HTTPBIN)
-        .rule(rule().to(operation()
+    AuthorizationPolicy httpbin1 = allow("foo", "httpbin-1").selector(HTTPBIN)
+        .rule(rule().to(op()
             .paths("/exact", "/prefix/*", "*/suffix", "*", "/path/template/{*}", "/{**}/path/template")
             .notPaths("/not-exact", "/not-prefix/*", "*/not-suffix", "*", "/not-path/template/{*}",
                 "/{**}/not-path/template")))
         .build();
 
-    List<HttpFilter> filters = RbacEmitter.httpFilters(TestPolicies.set(List.of(httpbin1)), MeshConfig.DEFAULT, PROXY);
+    List<HttpFilter> filters = RbacEmitter.httpFilters(Fixtures.set(List.of(httpbin1)), MeshConfig.DEFAULT, PROXY);
 
     assertThat(filters).containsExactly(expectedHttp("extended-allow-path-out.yaml"));
   }
 
   @Test
   void dryRunAllowAndDenyGoToShadowRules() {
-    AuthorizationPolicy allow = policy("foo", "httpbin-1").selector(HTTPBIN).dryRun()
-        .rule(rule().to(operation().paths("/allow"))).build();
-    AuthorizationPolicy deny = policy("foo", "httpbin-2").selector(HTTPBIN).dryRun().action(Action.DENY)
-        .rule(rule().to(operation().paths("/deny"))).build();
+    AuthorizationPolicy allow = allow("foo", "httpbin-1").selector(HTTPBIN).dryRun()
+        .rule(rule().to(op().paths("/allow"))).build();
+    AuthorizationPolicy deny = deny("foo", "httpbin-2").selector(HTTPBIN).dryRun()
+        .rule(rule().to(op().paths("/deny"))).build();
 
     List<HttpFilter> filters =
-        RbacEmitter.httpFilters(TestPolicies.set(List.of(allow, deny)), MeshConfig.DEFAULT, PROXY);
+        RbacEmitter.httpFilters(Fixtures.set(List.of(allow, deny)), MeshConfig.DEFAULT, PROXY);
 
     // builder_test.go "dry-run-allow-and-deny": out1 (DENY) before out2 (ALLOW).
     assertThat(filters).containsExactly(expectedHttp("extended-dry-run-allow-and-deny-out1.yaml"),
@@ -56,23 +56,23 @@ class RbacEmitterIstioTest {
   @Test
   void denyBothHttpTcpDropsOnlyTheHttpFields() throws Exception {
     // tcp/deny-both-http-tcp-in.yaml at istio/istio commit 4f125a09 (the input of the golden output).
-    AuthorizationPolicy deny = policy("foo", "httpbin-deny").action(Action.DENY)
+    AuthorizationPolicy deny = deny("foo", "httpbin-deny")
         // rule[0] from: HTTP field, to: HTTP field
-        .rule(rule().from(source().requestPrincipals("id-1")).to(operation().methods("GET")))
+        .rule(rule().from(source().requestPrincipals("id-1")).to(op().methods("GET")))
         // rule[1] from: nil, to: HTTP field
-        .rule(rule().to(operation().methods("GET")))
+        .rule(rule().to(op().methods("GET")))
         // rule[2] from: HTTP field, to: nil
         .rule(rule().from(source().requestPrincipals("id-1")))
         // rule[3] from: TCP field, to: HTTP field
-        .rule(rule().from(source().namespaces("ns-1")).to(operation().methods("GET")))
+        .rule(rule().from(source().namespaces("ns-1")).to(op().methods("GET")))
         // rule[4] from: HTTP field, to: TCP field
-        .rule(rule().from(source().requestPrincipals("id-1")).to(operation().ports("80")))
+        .rule(rule().from(source().requestPrincipals("id-1")).to(op().ports("80")))
         // rule[5] from: TCP field, to: TCP field
-        .rule(rule().from(source().namespaces("ns-1")).to(operation().ports("80")))
+        .rule(rule().from(source().namespaces("ns-1")).to(op().ports("80")))
         // rule[6] when: HTTP field
-        .rule(rule().when("request.headers[:method]", List.of("GET")))
+        .rule(rule().when("request.headers[:method]", "GET"))
         // rule[7] when: TCP field
-        .rule(rule().when("destination.port", List.of("80")))
+        .rule(rule().when("destination.port", "80"))
         // rule[8] every field
         .rule(rule()
             .from(source()
@@ -86,7 +86,7 @@ class RbacEmitterIstioTest {
                 .notNamespaces("not-ns", "*not-ns-suffix", "not-ns-prefix*", "*")
                 .notIpBlocks("9.0.0.1")
                 .notRemoteIpBlocks("192.168.244.139"))
-            .to(operation()
+            .to(op()
                 .methods("method").hosts("exact.com").ports("80").paths("/exact")
                 .notMethods("not-method").notHosts("not-exact.com").notPorts("8000").notPaths("/not-exact"))
             .when("request.headers[X-header]", List.of("header"), List.of("not-header"))
@@ -106,7 +106,7 @@ class RbacEmitterIstioTest {
             .when("experimental.envoy.filters.a.b[c]", List.of("exact"), List.of("not-exact")))
         .build();
 
-    List<Filter> filters = RbacEmitter.networkFilters(TestPolicies.set(List.of(deny)), MeshConfig.DEFAULT, PROXY);
+    List<Filter> filters = RbacEmitter.networkFilters(Fixtures.set(List.of(deny)), MeshConfig.DEFAULT, PROXY);
 
     Filter expected = IstioGolden.parse(IstioGolden.resource("deny-both-http-tcp-out.yaml"), Filter.newBuilder()).build();
     assertThat(filters).hasSize(1);

@@ -1,15 +1,15 @@
 package dev.meshguard.policy;
 
-import static dev.meshguard.policy.TestPolicies.operation;
-import static dev.meshguard.policy.TestPolicies.policy;
-import static dev.meshguard.policy.TestPolicies.rule;
-import static dev.meshguard.policy.TestPolicies.source;
+import static dev.meshguard.policy.Fixtures.allow;
+import static dev.meshguard.policy.Fixtures.audit;
+import static dev.meshguard.policy.Fixtures.custom;
+import static dev.meshguard.policy.Fixtures.deny;
+import static dev.meshguard.policy.Fixtures.op;
+import static dev.meshguard.policy.Fixtures.rule;
+import static dev.meshguard.policy.Fixtures.source;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.meshguard.policy.model.Action;
 import dev.meshguard.policy.model.AuthorizationPolicy;
-import dev.meshguard.policy.model.Condition;
-import dev.meshguard.policy.model.TargetRef;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import java.time.Duration;
@@ -26,14 +26,14 @@ class RbacEmitterTest {
 
   @Test
   void noPolicyNoFilter() {
-    assertThat(RbacEmitter.http(TestPolicies.set(List.of()), MeshConfig.DEFAULT, FOO)).isEmpty();
+    assertThat(RbacEmitter.http(Fixtures.set(List.of()), MeshConfig.DEFAULT, FOO)).isEmpty();
   }
 
   @Test
   void allowWithoutRulesIsTheExplicitNeverMatchPolicy() {
     // builder.go: "Generate an explicit policy that never matches" (rbacPolicyMatchNever), named rule[0].
-    AuthorizationPolicy allowNothing = policy("foo", "allow-nothing").build();
-    List<RBAC> filters = RbacEmitter.http(TestPolicies.set(List.of(allowNothing)), MeshConfig.DEFAULT, FOO);
+    AuthorizationPolicy allowNothing = allow("foo", "allow-nothing").build();
+    List<RBAC> filters = RbacEmitter.http(Fixtures.set(List.of(allowNothing)), MeshConfig.DEFAULT, FOO);
     assertThat(filters).hasSize(1);
     assertThat(filters.get(0).getRules().getAction()).isEqualTo(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW);
     assertThat(filters.get(0).getRules().getPoliciesMap())
@@ -44,18 +44,17 @@ class RbacEmitterTest {
   void scopeIsRootAndOwnNamespaceWithSelectorAndTargetRefs() {
     // authorization.go ListAuthorizationPolicies: root namespace and the workload's namespace only;
     // a selector must be a subset of the labels; targetRef policies skip ordinary sidecars.
-    AuthorizationPolicy root = policy("istio-system", "mesh-wide").action(Action.DENY)
-        .rule(rule().to(operation().paths("/admin"))).build();
-    AuthorizationPolicy other = policy("bar", "elsewhere").action(Action.DENY)
-        .rule(rule().to(operation().paths("/x"))).build();
-    AuthorizationPolicy selected = policy("foo", "selected").action(Action.DENY).selector(Map.of("app", "a"))
-        .rule(rule().to(operation().paths("/y"))).build();
-    AuthorizationPolicy unselected = policy("foo", "unselected").action(Action.DENY).selector(Map.of("app", "b"))
-        .rule(rule().to(operation().paths("/z"))).build();
-    AuthorizationPolicy gateway = policy("foo", "gateway-only").action(Action.DENY)
-        .targetRefs(List.of(new TargetRef("gateway.networking.k8s.io", "Gateway", "gw", "")))
-        .rule(rule().to(operation().paths("/g"))).build();
-    PolicySet set = TestPolicies.set(List.of(root, other, selected, unselected, gateway));
+    AuthorizationPolicy root = deny("istio-system", "mesh-wide")
+        .rule(rule().to(op().paths("/admin"))).build();
+    AuthorizationPolicy other = deny("bar", "elsewhere")
+        .rule(rule().to(op().paths("/x"))).build();
+    AuthorizationPolicy selected = deny("foo", "selected").selector(Map.of("app", "a"))
+        .rule(rule().to(op().paths("/y"))).build();
+    AuthorizationPolicy unselected = deny("foo", "unselected").selector(Map.of("app", "b"))
+        .rule(rule().to(op().paths("/z"))).build();
+    AuthorizationPolicy gateway = deny("foo", "gateway-only").targetGateway("gw")
+        .rule(rule().to(op().paths("/g"))).build();
+    PolicySet set = Fixtures.set(List.of(root, other, selected, unselected, gateway));
 
     assertThat(denyPolicyNames(RbacEmitter.http(set, MeshConfig.DEFAULT, FOO))).containsExactly(
         "ns[foo]-policy[selected]-rule[0]", "ns[istio-system]-policy[mesh-wide]-rule[0]");
@@ -69,11 +68,11 @@ class RbacEmitterTest {
     MeshConfig mesh = new MeshConfig("istio-system", "cluster.local", List.of(),
         Map.of("ext", new ExtensionProvider("ext", true, "ext.foo.svc.cluster.local", 9000, Duration.ofSeconds(1),
             false, "", List.of())), 0);
-    PolicySet set = TestPolicies.set(List.of(
-        policy("foo", "a-allow").rule(rule().to(operation().methods("GET"))).build(),
-        policy("foo", "b-deny").action(Action.DENY).rule(rule().to(operation().methods("DELETE"))).build(),
-        policy("foo", "c-audit").action(Action.AUDIT).rule(rule().to(operation().methods("POST"))).build(),
-        policy("foo", "d-custom").custom("ext").rule(rule().to(operation().paths("/ext"))).build()));
+    PolicySet set = Fixtures.set(List.of(
+        allow("foo", "a-allow").rule(rule().to(op().methods("GET"))).build(),
+        deny("foo", "b-deny").rule(rule().to(op().methods("DELETE"))).build(),
+        audit("foo", "c-audit").rule(rule().to(op().methods("POST"))).build(),
+        custom("foo", "d-custom", "ext").rule(rule().to(op().paths("/ext"))).build()));
 
     List<RBAC> filters = RbacEmitter.http(set, mesh, FOO);
 
@@ -91,8 +90,8 @@ class RbacEmitterTest {
   @Test
   void customWithAnUndefinedProviderBecomesDenyRules() {
     // builder.go getBadCustomDenyRules: the policy names get "-deny-due-to-bad-CUSTOM-action".
-    PolicySet set = TestPolicies.set(List.of(
-        policy("foo", "c").custom("missing").rule(rule().to(operation().paths("/x"))).build()));
+    PolicySet set = Fixtures.set(List.of(
+        custom("foo", "c", "missing").rule(rule().to(op().paths("/x"))).build()));
     List<RBAC> filters = RbacEmitter.http(set, MeshConfig.DEFAULT, FOO);
     assertThat(filters).hasSize(1);
     assertThat(filters.get(0).getRules().getAction()).isEqualTo(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.DENY);
@@ -103,9 +102,9 @@ class RbacEmitterTest {
   @Test
   void tcpAllowRuleWithAnHttpFieldIsDroppedWhole() {
     // model.go checkError: for ALLOW the error drops the rule; here rule[0] mixes ports and methods.
-    PolicySet set = TestPolicies.set(List.of(policy("foo", "p")
-        .rule(rule().to(operation().ports("80").methods("GET")))
-        .rule(rule().to(operation().ports("81")))
+    PolicySet set = Fixtures.set(List.of(allow("foo", "p")
+        .rule(rule().to(op().ports("80").methods("GET")))
+        .rule(rule().to(op().ports("81")))
         .build()));
     var tcp = RbacEmitter.tcp(set, MeshConfig.DEFAULT, FOO);
     assertThat(tcp).hasSize(1);
@@ -114,10 +113,10 @@ class RbacEmitterTest {
 
   @Test
   void celConditionsHaveNoRbacForm() {
-    Condition cel = new Condition("", List.of(), List.of(), "request.path.startsWith('/x')");
-    PolicySet set = TestPolicies.set(List.of(
-        policy("foo", "allow").rule(rule().from(source().namespaces("a")).when(cel)).build(),
-        policy("foo", "deny").action(Action.DENY).rule(rule().from(source().namespaces("b")).when(cel)).build()));
+    String cel = "request.path.startsWith('/x')";
+    PolicySet set = Fixtures.set(List.of(
+        allow("foo", "allow").rule(rule().from(source().namespaces("a")).cel(cel, 1, 1)).build(),
+        deny("foo", "deny").rule(rule().from(source().namespaces("b")).cel(cel, 1, 1)).build()));
     List<RBAC> filters = RbacEmitter.http(set, MeshConfig.DEFAULT, FOO);
     // ALLOW: the rule is dropped (it matches nothing); DENY: only the condition is (it matches more).
     assertThat(filters.get(1).getRules().getPoliciesMap()).isEmpty();
@@ -128,7 +127,7 @@ class RbacEmitterTest {
   @Test
   void principalsAreExpandedOverTrustDomainAliases() {
     MeshConfig mesh = new MeshConfig("istio-system", "td1", List.of("old-td"), Map.of(), 0);
-    PolicySet set = TestPolicies.set(List.of(policy("foo", "p")
+    PolicySet set = Fixtures.set(List.of(allow("foo", "p")
         .rule(rule().from(source().principals("cluster.local/ns/a/sa/b"))).build()));
     Policy policy = RbacEmitter.http(set, mesh, FOO).get(0).getRules().getPoliciesMap().get("ns[foo]-policy[p]-rule[0]");
     assertThat(policy.getPrincipals(0).getAndIds().getIds(0).getOrIds().getIdsList())

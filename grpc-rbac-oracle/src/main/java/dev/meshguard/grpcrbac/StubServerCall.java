@@ -1,4 +1,4 @@
-package dev.meshguard.bench;
+package dev.meshguard.grpcrbac;
 
 import io.grpc.Attributes;
 import io.grpc.Grpc;
@@ -12,15 +12,17 @@ import java.net.InetSocketAddress;
 import java.security.Principal;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.util.Map;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSessionContext;
 
 /**
  * A server call as grpc-java's RBAC engine reads it: the method descriptor (for {@code :path}),
  * the authority, and the transport attributes (peer and local addresses, the TLS session with the
- * peer's certificate). Nothing is sent; the engine only reads.
+ * peer's certificate). Nothing is sent; the engine only reads. Written by hand: grpc-java has no
+ * public server call to construct outside a transport.
  */
-final class GrpcCallStub extends ServerCall<Object, Object> {
+public final class StubServerCall extends ServerCall<Object, Object> {
   private static final MethodDescriptor.Marshaller<Object> NO_MARSHALLER = new MethodDescriptor.Marshaller<>() {
     @Override
     public InputStream stream(Object value) {
@@ -38,13 +40,17 @@ final class GrpcCallStub extends ServerCall<Object, Object> {
   private final Attributes attributes;
 
   /**
-   * @param path the request path; its text after the leading {@code /} is the "full method name"
+   * @param fullMethod {@code service/method}, e.g. {@code pkg.Svc/Get} (the request path without its leading {@code /})
+   * @param authority the {@code :authority}
    * @param peer the client certificate, or null for plaintext
+   * @param remote the peer's address
+   * @param local the address the call reached
    */
-  GrpcCallStub(String path, String authority, X509Certificate peer, InetSocketAddress remote, InetSocketAddress local) {
+  public StubServerCall(String fullMethod, String authority, X509Certificate peer, InetSocketAddress remote,
+      InetSocketAddress local) {
     this.method = MethodDescriptor.<Object, Object>newBuilder()
         .setType(MethodDescriptor.MethodType.UNARY)
-        .setFullMethodName(path.substring(1))
+        .setFullMethodName(fullMethod)
         .setRequestMarshaller(NO_MARSHALLER)
         .setResponseMarshaller(NO_MARSHALLER)
         .build();
@@ -56,6 +62,13 @@ final class GrpcCallStub extends ServerCall<Object, Object> {
       builder.set(Grpc.TRANSPORT_ATTR_SSL_SESSION, new PeerSession(peer));
     }
     this.attributes = builder.build();
+  }
+
+  /** Request headers as gRPC metadata, in the map's order; names lower-case, one ASCII value each. */
+  public static Metadata metadata(Map<String, String> headers) {
+    Metadata metadata = new Metadata();
+    headers.forEach((name, value) -> metadata.put(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER), value));
+    return metadata;
   }
 
   @Override
