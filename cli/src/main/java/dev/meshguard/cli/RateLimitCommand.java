@@ -80,7 +80,7 @@ final class RateLimitCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     ServerRuntime.Common common = runtime.startCommon("ratelimit", config.admin(), config.audit(), crypto.isFips());
     Clock clock = common.clock();
-    RateLimitServer server = RateLimits.start(config.ratelimit(), clock, common.metrics(), common.audit(),
+    RateLimitServer server = RateLimits.start(config.ratelimit(), crypto, clock, common.metrics(), common.audit(),
         config.audit(), runtime::started);
     common.admin().register(server);
     RateLimits.serveQuotaApi(server, config.ratelimit(), common.admin(), common.audit(), clock);

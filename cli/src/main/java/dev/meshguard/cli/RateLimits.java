@@ -9,6 +9,7 @@ import dev.meshguard.audit.EventIds;
 import dev.meshguard.core.admin.AdminServer;
 import dev.meshguard.core.admin.Metrics;
 import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.time.Clock;
 import dev.meshguard.ratelimit.Descriptor;
 import dev.meshguard.ratelimit.DescriptorStatus;
@@ -36,7 +37,7 @@ final class RateLimits {
    *
    * @throws ConfigException when the config directory is missing or does not load
    */
-  static RateLimitServer start(RateLimitOptions options, Clock clock, Metrics metrics, AuditLog audit,
+  static RateLimitServer start(RateLimitOptions options, Crypto crypto, Clock clock, Metrics metrics, AuditLog audit,
       AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(task -> {
       Thread thread = new Thread(task, "meshguard-ratelimit-reload");
@@ -50,7 +51,7 @@ final class RateLimits {
     QuotaListener quotaToAudit = (tenant, usage, percent) -> audit.append(quotaEvent(clock, tenant, usage, percent),
         auditConfig.durabilityOf("ratelimit"));
     RateLimitServer server = RateLimitServer.start(options, clock, scheduler, metrics.registry(), toAudit,
-        quotaToAudit);
+        quotaToAudit, crypto);
     self.set(server);
     own.accept(server);
     return server;
@@ -63,15 +64,15 @@ final class RateLimits {
    *
    * @return the server, or null when it was skipped
    */
-  static RateLimitServer startForUp(RateLimitOptions options, Clock clock, Metrics metrics, AuditLog audit,
-      AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
+  static RateLimitServer startForUp(RateLimitOptions options, Crypto crypto, Clock clock, Metrics metrics,
+      AuditLog audit, AuditConfig auditConfig, Consumer<AutoCloseable> own) throws IOException, ConfigException {
     if (options.configDir().equals(RateLimitOptions.DEFAULT_CONFIG_DIR) && !Files.isDirectory(options.configDir())) {
       return null;
     }
     if (UpConfig.QUOTA_DIR.equals(options.quota().dir()) && !Files.isDirectory(UpConfig.QUOTA_DIR)) {
       options = options.withQuota(options.quota().withDir(null)); // up's default, absent here: no quota files
     }
-    return start(options, clock, metrics, audit, auditConfig, own);
+    return start(options, crypto, clock, metrics, audit, auditConfig, own);
   }
 
   /** Longer descriptor values are cut in the audit record: they come from requests. */

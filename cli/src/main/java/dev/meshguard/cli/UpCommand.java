@@ -58,7 +58,7 @@ final class UpCommand implements Callable<Integer> {
     if (authz != null) {
       common.admin().register(authz);
     }
-    RateLimitServer ratelimit = RateLimits.startForUp(config.ratelimit(), clock, common.metrics(), common.audit(),
+    RateLimitServer ratelimit = RateLimits.startForUp(config.ratelimit(), crypto, clock, common.metrics(), common.audit(),
         config.audit(), runtime::started);
     if (ratelimit != null) {
       common.admin().register(ratelimit);

@@ -4,6 +4,8 @@ import dev.meshguard.core.admin.Component;
 import dev.meshguard.core.admin.ComponentStatus;
 import dev.meshguard.core.config.ConfigError;
 import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.crypto.CryptoMode;
 import dev.meshguard.core.server.GrpcServer;
 import dev.meshguard.core.time.Clock;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -97,7 +99,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private ScheduledFuture<?> purge;
 
   private RateLimitServer(RateLimitOptions options, Clock clock, Snapshot first, ThrottleListener listener,
-      QuotaListener quotaListener, MeterRegistry registry) {
+      QuotaListener quotaListener, MeterRegistry registry, Crypto crypto) throws ConfigException {
     this.configDir = options.configDir();
     this.clock = clock;
     this.current = new AtomicReference<>(first);
@@ -105,7 +107,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
     StoreUri uri = options.storeUri();
     this.store = switch (uri) {
       case StoreUri.Memory m -> new MemoryStore(clock, options.maxCounters());
-      default -> RedisStore.connect(uri, options.redis());
+      default -> RedisStore.connect(uri, options.redis(), crypto);
     };
     this.storeName = uri.toString();
     this.quotaStore = store instanceof RedisStore redis ? new RedisQuotaStore(redis) : new MemoryQuotaStore();
@@ -149,6 +151,18 @@ public final class RateLimitServer implements AutoCloseable, Component {
   public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
       MeterRegistry registry, ThrottleListener listener, QuotaListener quotaListener)
       throws IOException, ConfigException {
+    return start(options, clock, scheduler, registry, listener, quotaListener, Crypto.install(CryptoMode.DEFAULT));
+  }
+
+  /**
+   * As {@link #start(RateLimitOptions, Clock, ScheduledExecutorService, MeterRegistry,
+   * ThrottleListener, QuotaListener)}, with the Redis store's TLS ({@code rediss://}) built from
+   * {@code crypto}: in FIPS mode BCJSSE on the approved-only module.
+   */
+  public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
+      MeterRegistry registry, ThrottleListener listener, QuotaListener quotaListener, Crypto crypto)
+      throws IOException, ConfigException {
+    Objects.requireNonNull(crypto, "crypto");
     Objects.requireNonNull(listener, "listener");
     Objects.requireNonNull(quotaListener, "quotaListener");
     Objects.requireNonNull(options, "options");
@@ -163,7 +177,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
       quotaHash = hashOrThrow(quotaDir);
       declared = TenantQuotaFiles.load(quotaDir);
     }
-    RateLimitServer server = new RateLimitServer(options, clock, first, listener, quotaListener, registry);
+    RateLimitServer server = new RateLimitServer(options, clock, first, listener, quotaListener, registry, crypto);
     if (declared != null) {
       server.importQuotas(declared, quotaHash);
     }
