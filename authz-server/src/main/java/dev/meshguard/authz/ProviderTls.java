@@ -21,6 +21,9 @@ import java.nio.file.Path;
  */
 public record ProviderTls(Path caCertificates, Path clientCertificate, Path privateKey) {
 
+  /** Every field unset (the JVM's trust store, no client certificate): what an omitted key means. */
+  public static final ProviderTls DEFAULTS = new ProviderTls(null, null, null);
+
   public ProviderTls {
     if ((clientCertificate == null) != (privateKey == null)) {
       throw new IllegalArgumentException("client_certificate and private_key are given together (client_certificate "
