@@ -45,6 +45,8 @@ import java.util.TreeMap;
  *   bundle_ca: bundle-server-ca.pem     # URL only: CAs the server must chain to (default: JDK trust store)
  *   bundle_allow_http: false            # URL only: plain http is refused unless this is true
  *   jwt: {jwks_timeout: 5s, jwks_cache_ttl: 20m, jwks_stale_if_error: 24h, jwks_min_refresh_interval: 10s, clock_skew: 60s}
+ *   custom_provider_tls:                # TLS to CUSTOM providers (mesh config extensionProviders), by name
+ *     ext-authz: {ca_certificates: provider-ca.pem, client_certificate: mg.pem, private_key: mg-key.pem}
  * }</pre>
  *
  * <p>Values of {@code headers_to_add} and {@code metadata} name where the value comes from (see
@@ -100,6 +102,10 @@ import java.util.TreeMap;
  * @param bundleAllowHttp accept a plain {@code http://} bundle URL (the signature is still checked)
  * @param jwt how {@code RequestAuthentication} is enforced here (JWKS fetching and caching, clock
  *     skew); null for {@link JwtOptions#DEFAULTS}
+ * @param customProviderTls TLS (and mTLS) to CUSTOM providers, by the provider's name in the mesh
+ *     config's {@code extensionProviders}: meshguard's own setting, since Istio's provider entries
+ *     have no TLS fields (Istio takes TLS to a provider from a DestinationRule); a provider not
+ *     named here is called in plaintext. Empty by default
  */
 public record AuthzOptions(
     List<Path> policies,
@@ -130,7 +136,8 @@ public record AuthzOptions(
     @Range(min = "1s", max = "24h") Duration bundlePollInterval,
     Path bundleCa,
     boolean bundleAllowHttp,
-    JwtOptions jwt) {
+    JwtOptions jwt,
+    Map<String, ProviderTls> customProviderTls) {
 
   public static final Path DEFAULT_POLICIES = Path.of("policies", "authz");
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -151,7 +158,7 @@ public record AuthzOptions(
   public static final AuthzOptions DEFAULTS = new AuthzOptions(List.of(DEFAULT_POLICIES), null, DEFAULT_HOST,
       DEFAULT_PORT, DEFAULT_HTTP_PORT, DEFAULT_RELOAD_INTERVAL, null, "", DEFAULT_DENY_STATUS, DEFAULT_DENY_BODY,
       false, Map.of(), List.of(), Map.of(), 0.0, null, InputLimits.DEFAULTS, null, false, DEFAULT_HTTP_PATH_PREFIX, "",
-      false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false, null);
+      false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false, null, Map.of());
 
   public AuthzOptions {
     policies = List.copyOf(policies);
@@ -164,6 +171,8 @@ public record AuthzOptions(
     metadata = Collections.unmodifiableMap(new TreeMap<>(metadata));
     limits = limits == null ? InputLimits.DEFAULTS : limits;
     jwt = jwt == null ? JwtOptions.DEFAULTS : jwt;
+    customProviderTls = customProviderTls == null ? Map.of()
+        : Collections.unmodifiableMap(new TreeMap<>(customProviderTls));
     bundle = bundle == null || bundle.isBlank() ? null : bundle.strip();
     bundlePollInterval = bundlePollInterval == null ? DEFAULT_BUNDLE_POLL_INTERVAL : bundlePollInterval;
     if (bundlePollInterval.isNegative() || bundlePollInterval.isZero()) {
@@ -223,7 +232,7 @@ public record AuthzOptions(
     this(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry, defaultNamespace, denyStatus,
         denyBody, failOpen, headersToAdd, headersToRemove, metadata, auditAllowSampleRate, trustBundle, limits, tls,
         startWithoutPolicies, DEFAULT_HTTP_PATH_PREFIX, "", false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL,
-        null, false, null);
+        null, false, null, Map.of());
   }
 
   /**
@@ -239,7 +248,7 @@ public record AuthzOptions(
     return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, httpPathPrefix, httpIdentityHeader,
-        trustXfcc, httpWorkloadHeaders, location, key, pollInterval, ca, allowHttp, jwt);
+        trustXfcc, httpWorkloadHeaders, location, key, pollInterval, ca, allowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withJwt(JwtOptions newJwt) {
@@ -247,7 +256,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, newJwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, newJwt, customProviderTls);
   }
 
   public AuthzOptions withPolicies(List<Path> paths) {
@@ -255,7 +264,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withPort(int newPort) {
@@ -263,7 +272,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   /** @param newPort 0 picks a free port, {@link #HTTP_DISABLED} turns the HTTP service mode off */
@@ -272,7 +281,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   /** The HTTP service mode's request translation: path prefix and which identity headers are trusted. */
@@ -281,7 +290,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, pathPrefix, identityHeader,
         trustForwardedClientCert, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   /** Whether the HTTP service mode reads the workload from {@code x-meshguard-namespace}/{@code -labels}. */
@@ -290,7 +299,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, trusted,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withDefaultNamespace(String namespace) {
@@ -298,7 +307,7 @@ public record AuthzOptions(
         namespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withMeshConfig(Path file) {
@@ -306,7 +315,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withWorkloadRegistry(Path file) {
@@ -314,7 +323,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withResponses(Map<String, String> add, List<String> remove, Map<String, String> meta) {
@@ -322,7 +331,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, add, remove, meta,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withAuditAllowSampleRate(double rate) {
@@ -330,7 +339,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         rate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withTrustBundle(Path file) {
@@ -338,7 +347,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, file, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withLimits(InputLimits newLimits) {
@@ -346,7 +355,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, newLimits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withTls(DecisionTls newTls) {
@@ -354,7 +363,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, newTls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withFailOpen(boolean open) {
@@ -362,7 +371,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, open, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   public AuthzOptions withStartWithoutPolicies(boolean start) {
@@ -370,7 +379,16 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, start, httpPathPrefix, httpIdentityHeader, trustXfcc,
         httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
+  }
+
+  /** TLS to the CUSTOM providers, by provider name ({@link ProviderTls}); providers not named stay plaintext. */
+  public AuthzOptions withCustomProviderTls(Map<String, ProviderTls> providerTls) {
+    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
+        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, providerTls);
   }
 
   public AuthzOptions withReloadInterval(Duration interval) {
@@ -378,7 +396,7 @@ public record AuthzOptions(
         defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
         auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
         httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt);
+        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
   }
 
   /**

@@ -123,7 +123,9 @@ public final class AuthzServer implements AutoCloseable, Component {
       MeterRegistry registry, DecisionAudit audit) throws IOException, ConfigException {
     // CUSTOM providers are called from the thread deciding the request: grpc's application
     // executor (GrpcServer sets none, so grpc's cached pool), never a Netty event loop.
-    CustomProviderClients providers = new CustomProviderClients(registry, clock);
+    CustomProviderClients providers = new CustomProviderClients(registry, clock,
+        CustomProviderClients.loadTls(Objects.requireNonNull(options, "options").customProviderTls(),
+            Objects.requireNonNull(crypto, "crypto")));
     try {
       AuthzServer server = start(options, crypto, clock, scheduler, registry, audit, providers);
       server.customProviders = providers;

@@ -1,10 +1,14 @@
 package dev.meshguard.authz;
 
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.ClientTls;
 import dev.meshguard.policy.CustomDecider;
 import dev.meshguard.policy.MeshConfig;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -36,12 +40,34 @@ final class CustomProviderClients implements AuthzService.CustomProviders, AutoC
       new ConcurrentHashMap<>();
   private final CustomProviderMetrics metrics;
   private final Clock clock;
+  private final Map<String, ClientTls> tls;
   private volatile MeshConfig lastMesh;
   private volatile boolean closed;
 
   CustomProviderClients(MeterRegistry registry, Clock clock) {
+    this(registry, clock, Map.of());
+  }
+
+  /** @param tls TLS material by provider name ({@code authz.custom_provider_tls}); others are plaintext */
+  CustomProviderClients(MeterRegistry registry, Clock clock, Map<String, ClientTls> tls) {
     this.metrics = new CustomProviderMetrics(registry);
     this.clock = clock;
+    this.tls = Map.copyOf(tls);
+  }
+
+  /**
+   * Reads the TLS files of every {@code authz.custom_provider_tls} entry with {@code crypto}.
+   *
+   * @throws ConfigException naming the setting or file that does not load
+   */
+  static Map<String, ClientTls> loadTls(Map<String, ProviderTls> configured, Crypto crypto) throws ConfigException {
+    Map<String, ClientTls> loaded = new HashMap<>();
+    for (Map.Entry<String, ProviderTls> e : configured.entrySet()) {
+      ProviderTls t = e.getValue();
+      loaded.put(e.getKey(), ClientTls.load(crypto, "authz.custom_provider_tls." + e.getKey(), t.caCertificates(),
+          t.clientCertificate(), t.privateKey()));
+    }
+    return loaded;
   }
 
   @Override
@@ -54,14 +80,25 @@ final class CustomProviderClients implements AuthzService.CustomProviders, AutoC
 
   /** The client for {@code provider}, created on first use. */
   ProviderClient client(dev.meshguard.policy.ExtensionProvider provider) {
-    ProviderClient client = clients.computeIfAbsent(provider,
-        p -> p.grpc() ? new GrpcCustomProvider(p) : new HttpCustomProvider(p));
+    ProviderClient client = clients.computeIfAbsent(provider, this::open);
     if (closed) {
       // Closed while we looked: do not leak a client created after close().
       clients.remove(provider, client);
       client.close();
     }
     return client;
+  }
+
+  private ProviderClient open(dev.meshguard.policy.ExtensionProvider p) {
+    ClientTls providerTls = tls.get(p.name());
+    try {
+      return p.grpc() ? new GrpcCustomProvider(p, providerTls) : new HttpCustomProvider(p, providerTls);
+    } catch (ConfigException e) {
+      // The files loaded at start; only building the context from them failed. The caller turns
+      // this into an error verdict, so the provider's failure mode answers.
+      throw new IllegalStateException("cannot build the TLS context for provider " + p.name() + ": "
+          + e.getMessage(), e);
+    }
   }
 
   CustomProviderMetrics metrics() {

@@ -1,5 +1,7 @@
 package dev.meshguard.authz;
 
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.tls.ClientTls;
 import dev.meshguard.policy.ExtensionProvider;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
@@ -19,8 +21,14 @@ import java.util.concurrent.TimeUnit;
  * 0 allows, any other code denies; an RPC error is an error and {@code DEADLINE_EXCEEDED} a
  * timeout, both left to the provider's failure mode.
  *
- * <p>The channel is plaintext: in a mesh the provider is reached through the sidecar, which
- * adds mTLS. A channel connects lazily and reconnects with grpc-java's backoff, so a provider
+ * <p>The request body is what the provider's {@code includeRequestBodyInCheck} allows
+ * ({@link ProviderBody}): none without it, as Envoy sends none without {@code with_request_body}.
+ *
+ * <p>The channel is plaintext unless {@link ProviderTls} is configured for the provider (in a mesh
+ * the sidecar may add mTLS instead); with it, TLS runs on the server's {@code Crypto}
+ * ({@link ClientTls#grpcContext()}: BCJSSE in FIPS mode), the provider's certificate must chain to
+ * the configured CAs and name the {@code service} host, and the client certificate is presented
+ * when configured. A channel connects lazily and reconnects with grpc-java's backoff, so a provider
  * that is down costs a fast {@code UNAVAILABLE}, not the whole timeout, once the channel knows.
  */
 final class GrpcCustomProvider implements ProviderClient {
@@ -29,19 +37,30 @@ final class GrpcCustomProvider implements ProviderClient {
   private final ManagedChannel channel;
   private final AuthorizationGrpc.AuthorizationBlockingStub stub;
 
-  GrpcCustomProvider(ExtensionProvider provider) {
+  /** @param tls TLS to the provider, or null for plaintext */
+  GrpcCustomProvider(ExtensionProvider provider, ClientTls tls) throws ConfigException {
     this.provider = provider;
-    this.channel = NettyChannelBuilder.forAddress(ProviderClient.host(provider.service()), provider.port())
-        .usePlaintext()
-        .build();
+    NettyChannelBuilder b = NettyChannelBuilder.forAddress(ProviderClient.host(provider.service()), provider.port());
+    if (tls == null) {
+      b.usePlaintext();
+    } else {
+      b.sslContext(tls.grpcContext());
+    }
+    this.channel = b.build();
     this.stub = AuthorizationGrpc.newBlockingStub(channel);
   }
 
   @Override
   public ProviderVerdict check(CheckRequest request) {
+    ExtensionProvider.RequestBody bodyConfig = provider.includeRequestBodyInCheck();
+    ProviderBody.Shaped body = ProviderBody.shape(request.getAttributes().getRequest().getHttp(), bodyConfig);
+    if (body instanceof ProviderBody.TooLarge tooLarge) {
+      return tooLarge.verdict();
+    }
     try {
+      CheckRequest sent = ProviderBody.forGrpc(request, body, bodyConfig != null && bodyConfig.packAsBytes());
       CheckResponse response = stub.withDeadlineAfter(provider.timeout().toNanos(), TimeUnit.NANOSECONDS)
-          .check(request);
+          .check(sent);
       boolean ok = response.getStatus().getCode() == Status.Code.OK.value();
       return new ProviderVerdict(ok ? ProviderVerdict.Kind.ALLOW : ProviderVerdict.Kind.DENY, response, null);
     } catch (StatusRuntimeException e) {

@@ -1,6 +1,8 @@
 package dev.meshguard.authz;
 
 import com.google.protobuf.BoolValue;
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.tls.ClientTls;
 import dev.meshguard.policy.ExtensionProvider;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
@@ -28,7 +30,8 @@ import java.util.Set;
 /**
  * An {@code envoyExtAuthzHttp} provider, asked as Envoy's ext_authz {@code http_service} asks
  * (extauthz.md §2): the client's method, {@code pathPrefix} + the original {@code :path} (query
- * included), no body, and only the {@code Authorization} header plus those matching
+ * included), no body unless {@code includeRequestBodyInCheck} asks for it ({@link ProviderBody}),
+ * and only the {@code Authorization} header plus those matching
  * {@code includeRequestHeadersInCheck}, with {@code includeAdditionalHeadersInCheck} set over them.
  *
  * <p>The answer is read as Envoy reads it and mapped onto a CheckResponse, so it passes through
@@ -42,6 +45,11 @@ import java.util.Set;
  * <p>Written with the JDK's {@link HttpClient} (HTTP/1.1). It cannot set the restricted
  * {@code Host} header, so the provider sees its own authority as {@code Host}; the original
  * authority goes in {@code x-forwarded-host}. The call blocks the caller for at most the timeout.
+ *
+ * <p>With {@link ProviderTls} configured for the provider it is called over {@code https}, on the
+ * server's {@code Crypto} ({@link ClientTls}: BCJSSE in FIPS mode), trusting the configured CAs,
+ * checking the provider's certificate against the {@code service} host, and presenting the client
+ * certificate when one is configured.
  */
 final class HttpCustomProvider implements ProviderClient {
 
@@ -60,22 +68,32 @@ final class HttpCustomProvider implements ProviderClient {
   private final String base;
   private final HttpClient client;
 
-  HttpCustomProvider(ExtensionProvider provider) {
+  /** @param tls TLS to the provider, or null for plaintext */
+  HttpCustomProvider(ExtensionProvider provider, ClientTls tls) throws ConfigException {
     this.provider = provider;
     String host = ProviderClient.host(provider.service());
-    this.base = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + provider.port();
-    this.client = HttpClient.newBuilder()
+    this.base = (tls == null ? "http://" : "https://") + (host.contains(":") ? "[" + host + "]" : host) + ":"
+        + provider.port();
+    HttpClient.Builder b = HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(provider.timeout())
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+        .followRedirects(HttpClient.Redirect.NEVER);
+    if (tls != null) {
+      b.sslContext(tls.sslContext()).sslParameters(tls.sslParameters());
+    }
+    this.client = b.build();
   }
 
   @Override
   public ProviderVerdict check(CheckRequest request) {
+    ProviderBody.Shaped shaped = ProviderBody.shape(request.getAttributes().getRequest().getHttp(),
+        provider.includeRequestBodyInCheck());
+    if (shaped instanceof ProviderBody.TooLarge tooLarge) {
+      return tooLarge.verdict();
+    }
     HttpRequest httpRequest;
     try {
-      httpRequest = build(request);
+      httpRequest = build(request, shaped);
     } catch (IllegalArgumentException e) {
       return ProviderVerdict.error("cannot build the check request: " + e.getMessage());
     }
@@ -99,14 +117,22 @@ final class HttpCustomProvider implements ProviderClient {
     return read(response.statusCode(), response.headers().map(), body);
   }
 
-  HttpRequest build(CheckRequest request) {
+  HttpRequest build(CheckRequest request, ProviderBody.Shaped body) {
     AttributeContext.HttpRequest h = request.getAttributes().getRequest().getHttp();
     Map<String, String> headers = headers(h);
     String path = !h.getPath().isEmpty() ? h.getPath() : headers.getOrDefault(":path", "/");
     String method = !h.getMethod().isEmpty() ? h.getMethod() : headers.getOrDefault(":method", "GET");
+    // Envoy adds the partial-body header to the check's headers when it buffers a body; like any
+    // other, it reaches an HTTP provider only through includeRequestHeadersInCheck.
+    headers.remove(ProviderBody.PARTIAL_BODY_HEADER);
+    HttpRequest.BodyPublisher publisher = HttpRequest.BodyPublishers.noBody();
+    if (body instanceof ProviderBody.Body b) {
+      headers.put(ProviderBody.PARTIAL_BODY_HEADER, b.partialHeader());
+      publisher = HttpRequest.BodyPublishers.ofByteArray(b.bytes());
+    }
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + provider.pathPrefix() + path))
         .timeout(provider.timeout())
-        .method(method, HttpRequest.BodyPublishers.noBody());
+        .method(method, publisher);
     Map<String, String> send = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : headers.entrySet()) {
       String name = e.getKey();

@@ -30,6 +30,8 @@ import java.util.TreeMap;
  * @param headersToDownstreamOnDeny HTTP only: provider response headers sent to the client on deny
  *     (empty: all but {@code Host})
  * @param headersToDownstreamOnAllow HTTP only: provider response headers added to the client response on allow
+ * @param includeRequestBodyInCheck whether and how much of the request body the provider gets; null: none
+ *     (Istio's {@code includeRequestBodyInCheck}, which becomes Envoy's {@code with_request_body})
  */
 public record ExtensionProvider(
     String name,
@@ -44,7 +46,28 @@ public record ExtensionProvider(
     Map<String, String> includeAdditionalHeadersInCheck,
     List<String> headersToUpstreamOnAllow,
     List<String> headersToDownstreamOnDeny,
-    List<String> headersToDownstreamOnAllow) {
+    List<String> headersToDownstreamOnAllow,
+    RequestBody includeRequestBodyInCheck) {
+
+  /**
+   * Istio's {@code includeRequestBodyInCheck} ({@code ExtensionProvider.EnvoyExternalAuthorizationRequestBody}),
+   * which istiod turns into Envoy's ext_authz {@code with_request_body} ({@code BufferSettings}).
+   *
+   * @param maxRequestBytes at most this many bytes of the body go to the provider; positive
+   *     (Envoy's {@code max_request_bytes} must be greater than 0)
+   * @param allowPartialMessage a longer body is cut to {@code maxRequestBytes} and sent with
+   *     {@code x-envoy-auth-partial-body: true}; false: the request is denied with 413 without asking
+   *     the provider, whatever {@code failOpen} says
+   * @param packAsBytes gRPC only: the body goes in {@code raw_body} instead of the UTF-8 {@code body}
+   *     field; Istio documents it as having no effect on HTTP providers
+   */
+  public record RequestBody(int maxRequestBytes, boolean allowPartialMessage, boolean packAsBytes) {
+    public RequestBody {
+      if (maxRequestBytes <= 0) {
+        throw new IllegalArgumentException("maxRequestBytes must be positive, found " + maxRequestBytes);
+      }
+    }
+  }
 
   /** Istio's (and Envoy's) status of a request denied because the provider could not be asked. */
   public static final int DEFAULT_STATUS_ON_ERROR = 403;
@@ -62,6 +85,16 @@ public record ExtensionProvider(
     headersToDownstreamOnDeny = headersToDownstreamOnDeny == null ? List.of() : List.copyOf(headersToDownstreamOnDeny);
     headersToDownstreamOnAllow = headersToDownstreamOnAllow == null ? List.of()
         : List.copyOf(headersToDownstreamOnAllow);
+  }
+
+  /** A provider that gets no request body. */
+  public ExtensionProvider(String name, boolean grpc, String service, int port, Duration timeout, boolean failOpen,
+      String pathPrefix, List<String> includeRequestHeadersInCheck, int statusOnError,
+      Map<String, String> includeAdditionalHeadersInCheck, List<String> headersToUpstreamOnAllow,
+      List<String> headersToDownstreamOnDeny, List<String> headersToDownstreamOnAllow) {
+    this(name, grpc, service, port, timeout, failOpen, pathPrefix, includeRequestHeadersInCheck, statusOnError,
+        includeAdditionalHeadersInCheck, headersToUpstreamOnAllow, headersToDownstreamOnDeny,
+        headersToDownstreamOnAllow, null);
   }
 
   /** A provider with the defaults for everything past {@code includeRequestHeadersInCheck}. */

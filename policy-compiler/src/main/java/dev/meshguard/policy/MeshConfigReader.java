@@ -59,6 +59,10 @@ final class MeshConfigReader {
       "includeAdditionalHeadersInCheck", "headersToUpstreamOnAllow", "headersToDownstreamOnDeny",
       "headersToDownstreamOnAllow");
 
+  /** Istio's {@code EnvoyExternalAuthorizationRequestBody}. */
+  private static final Set<String> REQUEST_BODY_FIELDS = Set.of("maxRequestBytes", "allowPartialMessage",
+      "packAsBytes");
+
   /** envoyExtAuthzHttp fields that envoyExtAuthzGrpc does not have. */
   private static final List<String> HTTP_ONLY_FIELDS = List.of("pathPrefix", "includeRequestHeadersInCheck",
       "includeHeadersInCheck", "includeAdditionalHeadersInCheck", "headersToUpstreamOnAllow",
@@ -362,6 +366,7 @@ final class MeshConfigReader {
     }
     Boolean failOpen = body.bool("failOpen");
     int statusOnError = statusOnError(body);
+    ExtensionProvider.RequestBody requestBody = requestBody(body);
     String pathPrefix = "";
     List<String> headers = List.of();
     Map<String, String> additional = Map.of();
@@ -407,7 +412,32 @@ final class MeshConfigReader {
       return null;
     }
     return new ExtensionProvider(name, grpc, service.value(), port, timeout, Boolean.TRUE.equals(failOpen), pathPrefix,
-        headers, statusOnError, additional, upstreamOnAllow, downstreamOnDeny, downstreamOnAllow);
+        headers, statusOnError, additional, upstreamOnAllow, downstreamOnDeny, downstreamOnAllow, requestBody);
+  }
+
+  /**
+   * {@code includeRequestBodyInCheck: {maxRequestBytes, allowPartialMessage, packAsBytes}}; null
+   * when absent. {@code maxRequestBytes} must be positive: istiod copies it to Envoy's
+   * {@code with_request_body.max_request_bytes}, which Envoy rejects at 0.
+   */
+  private ExtensionProvider.RequestBody requestBody(Fields provider) {
+    Fields body = provider.mapping("includeRequestBodyInCheck");
+    if (body == null) {
+      return null;
+    }
+    typos(body, REQUEST_BODY_FIELDS);
+    Integer max = integer(body, "maxRequestBytes");
+    Boolean partial = body.bool("allowPartialMessage");
+    Boolean packAsBytes = body.bool("packAsBytes");
+    if (max == null || max <= 0) {
+      if (max != null || !body.present("maxRequestBytes")) {
+        diagnostics.error(body.keyMark("maxRequestBytes"), body.childPath("maxRequestBytes"),
+            "maxRequestBytes must be a positive number of bytes (Envoy's with_request_body.max_request_bytes), found "
+                + (max == null ? "none" : max));
+      }
+      return null;
+    }
+    return new ExtensionProvider.RequestBody(max, Boolean.TRUE.equals(partial), Boolean.TRUE.equals(packAsBytes));
   }
 
   private List<String> headerPatterns(Fields body, String key) {

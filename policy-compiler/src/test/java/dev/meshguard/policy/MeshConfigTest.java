@@ -149,6 +149,47 @@ class MeshConfigTest {
   }
 
   @Test
+  void includeRequestBodyInCheckIsReadForBothKindsAndNeedsAPositiveSize() throws Exception {
+    MeshConfig mesh = MeshConfig.parse("m.yaml", """
+        extensionProviders:
+        - name: h
+          envoyExtAuthzHttp:
+            service: x
+            port: 1
+            includeRequestBodyInCheck: {maxRequestBytes: 4096, allowPartialMessage: true}
+        - name: g
+          envoyExtAuthzGrpc:
+            service: x
+            port: 2
+            includeRequestBodyInCheck: {maxRequestBytes: "10", packAsBytes: true}
+        - name: none
+          envoyExtAuthzGrpc: {service: x, port: 3}
+        """);
+    assertThat(mesh.extensionProviders().get("h").includeRequestBodyInCheck())
+        .isEqualTo(new ExtensionProvider.RequestBody(4096, true, false));
+    assertThat(mesh.extensionProviders().get("g").includeRequestBodyInCheck())
+        .isEqualTo(new ExtensionProvider.RequestBody(10, false, true));
+    assertThat(mesh.extensionProviders().get("none").includeRequestBodyInCheck()).isNull();
+
+    ConfigException e = catchThrowableOfType(ConfigException.class, () -> MeshConfig.parse("m.yaml", """
+        extensionProviders:
+        - name: a
+          envoyExtAuthzHttp: {service: x, port: 1, includeRequestBodyInCheck: {allowPartialMessage: true}}
+        - name: b
+          envoyExtAuthzGrpc: {service: x, port: 1, includeRequestBodyInCheck: {maxRequestBytes: 0, packAsByte: true}}
+        """));
+    assertThat(e.errors()).extracting(ConfigError::render).containsExactly(
+        "m.yaml:3:71: extensionProviders[0].envoyExtAuthzHttp.includeRequestBodyInCheck.maxRequestBytes: "
+            + "maxRequestBytes must be a positive number of bytes (Envoy's with_request_body.max_request_bytes), "
+            + "found none",
+        "m.yaml:5:72: extensionProviders[1].envoyExtAuthzGrpc.includeRequestBodyInCheck.maxRequestBytes: "
+            + "maxRequestBytes must be a positive number of bytes (Envoy's with_request_body.max_request_bytes), "
+            + "found 0",
+        "m.yaml:5:92: extensionProviders[1].envoyExtAuthzGrpc.includeRequestBodyInCheck.packAsByte: unknown field "
+            + "\"packAsByte\"; did you mean \"packAsBytes\"?");
+  }
+
+  @Test
   void everyMistakeIsReportedPrecisely() {
     ConfigException e = catchThrowableOfType(ConfigException.class, () -> MeshConfig.parse("m.yaml", """
         rootNamepsace: istio-config

@@ -5,6 +5,7 @@ import dev.meshguard.core.admin.ComponentStatus;
 import dev.meshguard.core.config.ConfigError;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.crypto.CryptoMode;
 import dev.meshguard.core.server.GrpcServer;
 import dev.meshguard.core.time.Clock;
 import dev.meshguard.core.tls.DecisionTls;
@@ -117,7 +118,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
   private ScheduledFuture<?> purge;
 
   private RateLimitServer(RateLimitOptions options, Clock clock, Snapshot first, ThrottleListener listener,
-      QuotaListener quotaListener, MeterRegistry registry) {
+      QuotaListener quotaListener, MeterRegistry registry, Crypto crypto) throws ConfigException {
     this.configDir = options.configDir();
     this.clock = clock;
     this.current = new AtomicReference<>(first);
@@ -125,7 +126,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
     StoreUri uri = options.storeUri();
     this.store = switch (uri) {
       case StoreUri.Memory m -> new MemoryStore(clock, options.maxCounters());
-      default -> RedisStore.connect(uri, options.redis());
+      default -> RedisStore.connect(uri, options.redis(), crypto);
     };
     this.storeName = uri.toString();
     this.quotaStore = store instanceof RedisStore redis ? new RedisQuotaStore(redis) : new MemoryQuotaStore();
@@ -170,22 +171,22 @@ public final class RateLimitServer implements AutoCloseable, Component {
   public static RateLimitServer start(RateLimitOptions options, Clock clock, ScheduledExecutorService scheduler,
       MeterRegistry registry, ThrottleListener listener, QuotaListener quotaListener)
       throws IOException, ConfigException {
-    return start(options, null, clock, scheduler, registry, listener, quotaListener);
+    return start(options, Crypto.install(CryptoMode.DEFAULT), clock, scheduler, registry, listener, quotaListener);
   }
 
   /**
    * As {@link #start(RateLimitOptions, Clock, ScheduledExecutorService, MeterRegistry,
-   * ThrottleListener, QuotaListener)}, serving TLS on the gRPC port when {@link RateLimitOptions#tls()}
-   * is set.
+   * ThrottleListener, QuotaListener)}, with the TLS of the gRPC port (when {@link RateLimitOptions#tls()}
+   * is set) and of the Redis store ({@code rediss://}) built from {@code crypto}: in FIPS mode
+   * BCJSSE on the approved-only module.
    *
-   * @param crypto the providers for TLS (BCJSSE on the FIPS module in FIPS mode); may be null only
-   *     without TLS
    * @throws ConfigException also when the TLS files do not load, an allow-list entry is not a
    *     SPIFFE ID, or {@code ratelimit.quota.admin_spiffe_ids} is set without TLS
    */
   public static RateLimitServer start(RateLimitOptions options, Crypto crypto, Clock clock,
       ScheduledExecutorService scheduler, MeterRegistry registry, ThrottleListener listener,
       QuotaListener quotaListener) throws IOException, ConfigException {
+    Objects.requireNonNull(crypto, "crypto");
     Objects.requireNonNull(listener, "listener");
     Objects.requireNonNull(quotaListener, "quotaListener");
     Objects.requireNonNull(options, "options");
@@ -193,9 +194,6 @@ public final class RateLimitServer implements AutoCloseable, Component {
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(registry, "registry");
     DecisionTls tlsConfig = options.tls();
-    if (tlsConfig != null && crypto == null) {
-      throw new IllegalArgumentException("ratelimit.tls needs the crypto providers: start(options, crypto, ...)");
-    }
     SpiffeIdAllowList allowedPeers = tlsConfig == null ? null : tlsConfig.allowList(TLS_SECTION);
     SpiffeIdAllowList quotaAdmins = SpiffeIdAllowList.parse(QUOTA_ADMINS, options.quota().adminSpiffeIds());
     if (!quotaAdmins.isEmpty() && tlsConfig == null) {
@@ -210,7 +208,7 @@ public final class RateLimitServer implements AutoCloseable, Component {
       quotaHash = hashOrThrow(quotaDir);
       declared = TenantQuotaFiles.load(quotaDir);
     }
-    RateLimitServer server = new RateLimitServer(options, clock, first, listener, quotaListener, registry);
+    RateLimitServer server = new RateLimitServer(options, clock, first, listener, quotaListener, registry, crypto);
     if (declared != null) {
       server.importQuotas(declared, quotaHash);
     }

@@ -1,5 +1,9 @@
 package dev.meshguard.ratelimit;
 
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.crypto.CryptoMode;
+import dev.meshguard.core.tls.ClientTls;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -25,6 +29,9 @@ import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
+import io.lettuce.core.resource.NettyCustomizer;
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -190,13 +197,16 @@ public final class RedisStore implements CounterStore {
   private final long jitterSeconds;
   private final ClientResources resources;
   private final AbstractRedisClient client;
+  private final ClientTls tls; // null without TLS
+  private volatile ClientTls.Negotiated negotiated; // the last TLS handshake's outcome, null before one
   private final CountDownLatch closed = new CountDownLatch(1);
   private volatile Link link; // null until connected
   private volatile String notConnected; // why link is null
 
-  private RedisStore(StoreUri uri, RedisOptions options) {
+  private RedisStore(StoreUri uri, RedisOptions options, ClientTls tls) {
     this.uri = uri;
     this.options = options;
+    this.tls = tls;
     this.keys = new StoreKeys(options.keyPrefix());
     this.sha = sha1(SCRIPT);
     this.quotaSha = sha1(QUOTA_SCRIPT);
@@ -209,6 +219,21 @@ public final class RedisStore implements CounterStore {
         .ioThreadPoolSize(threads)
         .computationThreadPoolSize(threads)
         .reconnectDelay(Delay.exponential(RECONNECT_MIN, RECONNECT_MAX, 2, TimeUnit.MILLISECONDS))
+        .nettyCustomizer(new NettyCustomizer() {
+          @Override
+          public void afterChannelInitialized(Channel channel) {
+            // Lettuce calls this after adding its SslHandler; remember what each handshake
+            // negotiated, so logs and tests can see the provider, protocol and suite in use.
+            SslHandler ssl = channel.pipeline().get(SslHandler.class);
+            if (ssl != null) {
+              ssl.handshakeFuture().addListener(f -> {
+                if (f.isSuccess()) {
+                  negotiated = ClientTls.Negotiated.of(ssl.engine().getSession());
+                }
+              });
+            }
+          }
+        })
         .build();
     SocketOptions socket = SocketOptions.builder()
         .connectTimeout(options.connectTimeout())
@@ -260,17 +285,19 @@ public final class RedisStore implements CounterStore {
   }
 
   /**
-   * TLS for {@code rediss://}: Netty's JDK engine, from the first {@code SSLContext} provider (in FIPS
-   * mode the BCJSSE that {@code Crypto} installs ahead of SunJSSE; no test runs Redis TLS in FIPS mode), trusting
-   * {@link RedisOptions#tlsCa()} when set, else the JVM's default trust store. Lettuce checks the
-   * server's host name or IP address against its certificate as well ({@code VerifyMode.FULL}).
+   * TLS for {@code rediss://}, built from the {@link Crypto} given to {@link #connect(StoreUri,
+   * RedisOptions, Crypto)} ({@link ClientTls}): Netty's JDK engine on {@link Crypto#tlsProvider()}
+   * (BCJSSE on the approved-only module in FIPS mode), trusting {@link RedisOptions#tlsCa()} when set,
+   * else the JVM's default trust store. Lettuce turns host name verification on as well
+   * ({@code SslVerifyMode.FULL}, the default): the server's host name or IP address must be in its
+   * certificate. Lettuce builds a context per connection and calls the customizer last, so what
+   * {@link ClientTls#configure} sets is what every connection uses.
    */
   private SslOptions sslOptions() {
-    SslOptions.Builder ssl = SslOptions.builder().jdkSslProvider();
-    if (options.tlsCa() != null) {
-      ssl.trustManager(options.tlsCa().toFile());
+    if (tls == null) {
+      return SslOptions.create(); // unused: Lettuce reads SslOptions only for rediss:// URIs
     }
-    return ssl.build();
+    return SslOptions.builder().jdkSslProvider().sslContext(tls::configure).build();
   }
 
   /**
@@ -280,9 +307,25 @@ public final class RedisStore implements CounterStore {
    * @param uri a Redis form of {@link StoreUri}, not {@link StoreUri.Memory}
    */
   public static RedisStore connect(StoreUri uri, RedisOptions options) {
+    try {
+      return connect(uri, options, Crypto.install(CryptoMode.DEFAULT));
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * As {@link #connect(StoreUri, RedisOptions)}, with TLS ({@code rediss://}) on {@code crypto}'s
+   * provider, key stores and random: in FIPS mode BCJSSE on the approved-only module.
+   *
+   * @throws ConfigException when {@code ratelimit.redis.tls_ca} cannot be read or is not PEM certificates
+   */
+  public static RedisStore connect(StoreUri uri, RedisOptions options, Crypto crypto) throws ConfigException {
     Objects.requireNonNull(uri, "uri");
     Objects.requireNonNull(options, "options");
-    RedisStore store = new RedisStore(uri, options);
+    Objects.requireNonNull(crypto, "crypto");
+    ClientTls tls = usesTls(uri) ? ClientTls.load(crypto, TLS_CA_SETTING, options.tlsCa(), null, null) : null;
+    RedisStore store = new RedisStore(uri, options, tls);
     if (!store.tryConnect()) {
       Thread retry = new Thread(store::connectUntilClosed, "meshguard-redis-connect");
       retry.setDaemon(true);
@@ -309,7 +352,8 @@ public final class RedisStore implements CounterStore {
         }
         link = opened;
       }
-      LOG.log(Level.INFO, "rate limit store connected to {0}", uri);
+      LOG.log(Level.INFO, "rate limit store connected to {0}{1}", uri,
+          tls == null ? "" : " (TLS " + tls.crypto().tlsProvider().getName() + ", " + negotiated + ")");
       return true;
     } catch (RuntimeException e) {
       String why = connectFailure(e);
@@ -753,6 +797,22 @@ public final class RedisStore implements CounterStore {
       t = t.getCause();
     }
     return t;
+  }
+
+  /** What the last TLS handshake with Redis negotiated; null without TLS or before the first. */
+  ClientTls.Negotiated tlsNegotiated() {
+    return negotiated;
+  }
+
+  private static final String TLS_CA_SETTING = "ratelimit.redis.tls_ca";
+
+  private static boolean usesTls(StoreUri uri) {
+    return switch (uri) {
+      case StoreUri.Standalone s -> s.auth().tls();
+      case StoreUri.Sentinel s -> s.auth().tls();
+      case StoreUri.Cluster c -> c.auth().tls();
+      case StoreUri.Memory m -> false;
+    };
   }
 
   /** Whether the store has a connection (it may still be reconnecting underneath). */

@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.meshguard.core.time.ManualClock;
-import dev.meshguard.testkit.FreePorts;
+import dev.meshguard.core.tls.ClientTls;
 import dev.meshguard.testkit.redis.RedisServerProcess;
-import dev.meshguard.testkit.tls.CertFiles;
 import dev.meshguard.testkit.tls.TestCa;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -20,45 +18,40 @@ import org.junit.jupiter.api.Test;
  * {@code rediss://}: a real {@code redis-server} serving TLS ({@code --tls-port}; testkit's binary,
  * from the embedded-redis artifact, is built with TLS) with a certificate from a test CA. With
  * {@code ratelimit.redis.tls_ca} naming that CA the store decides requests over TLS; with another
- * CA it refuses the server and says why.
+ * CA it refuses the server and says why. The FIPS-mode twin is {@link RedisTlsFipsIT}.
  */
 class RedisTlsIT {
-  private static final String CONFIG = """
+  static final String CONFIG = """
       domain: d
       descriptors:
         - key: k
           rate_limit: {unit: minute, requests_per_unit: 2}
       """;
 
+  /** {@code redis-server} arguments: TLS 1.3 with ChaCha20-Poly1305 only, a suite FIPS does not approve. */
+  static final String[] CHACHA_ONLY = {"--tls-protocols", "TLSv1.3", "--tls-ciphersuites",
+      "TLS_CHACHA20_POLY1305_SHA256"};
+
+  private static TlsRedis tls;
   private static Path dir;
-  private static TestCa ca;
-  private static int tlsPort;
   private static RedisServerProcess redis;
 
   @BeforeAll
   static void startTlsRedis() throws Exception {
-    dir = Files.createTempDirectory("meshguard-redis-tls-");
-    ca = TestCa.create("redis.test");
-    CertFiles server = ca.leaf("spiffe://redis.test/redis").ipAddress(RedisServerProcess.HOST).issue()
-        .writeTo(dir, "redis");
-    Path caFile = ca.writeBundle(dir.resolve("ca.pem"));
-    tlsPort = FreePorts.port();
-    // The plain port stays for the fixture's start-up check (PING); clients here use the TLS port.
-    // No client certificates: meshguard authenticates to Redis with a password, not mutual TLS.
-    redis = RedisServerProcess.start(List.of("--tls-port", Integer.toString(tlsPort),
-        "--tls-cert-file", server.chain().toString(), "--tls-key-file", server.key().toString(),
-        "--tls-ca-cert-file", caFile.toString(), "--tls-auth-clients", "no"));
+    tls = TlsRedis.start();
+    dir = tls.dir;
+    redis = tls.redis;
   }
 
   @AfterAll
-  static void stop() throws Exception {
-    if (redis != null) {
-      redis.close();
+  static void stop() {
+    if (tls != null) {
+      tls.close();
     }
   }
 
   private static StoreUri tlsUri() {
-    return StoreUri.parse("rediss://" + RedisServerProcess.HOST + ":" + tlsPort);
+    return tls.uri();
   }
 
   @Test
@@ -79,6 +72,8 @@ class RedisTlsIT {
       assertThat(List.of(first, second, third)).extracting(RateLimitDecision::overallCode)
           .containsExactly(Code.OK, Code.OK, Code.OVER_LIMIT);
       assertThat(first.statuses().getFirst().limitRemaining()).isEqualTo(1);
+      assertThat(store.tlsNegotiated()).as("default mode: the JDK's own JSSE made the handshake").isNotNull()
+          .extracting(ClientTls.Negotiated::sessionClass).asString().startsWith("sun.security.ssl.");
     }
     assertThat(CommandStats.scriptCalls(redis.redisUri()) - scriptCallsBefore)
         .as("the decisions were made by this Redis (its script calls, counted on the plain port)")
@@ -103,6 +98,18 @@ class RedisTlsIT {
           .decide("d", List.of(Descriptor.of("k", "v")), 1);
       assertThat(decision.storeFailed()).isTrue();
       assertThat(decision.overallCode()).isEqualTo(Code.OVER_LIMIT);
+    }
+  }
+
+  @Test
+  void rediss_inDefaultModeNegotiatesChaCha20WhichFipsModeRefuses() throws Exception {
+    try (TlsRedis chachaOnly = TlsRedis.start(CHACHA_ONLY);
+        RedisStore store = RedisStore.connect(chachaOnly.uri(),
+            RedisConformanceIT.TEST_OPTIONS.withTlsCa(chachaOnly.caFile))) {
+      assertThat(store.connected()).as("SunJSSE offers ChaCha20-Poly1305: the refusal in RedisTlsFipsIT is FIPS's")
+          .isTrue();
+      assertThat(store.tlsNegotiated()).extracting(ClientTls.Negotiated::protocol, ClientTls.Negotiated::cipherSuite)
+          .containsExactly("TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256");
     }
   }
 }

@@ -1,0 +1,174 @@
+package dev.meshguard.authz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsExchange;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
+import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.crypto.CryptoMode;
+import dev.meshguard.core.server.GrpcServer;
+import dev.meshguard.core.tls.ClientTls;
+import dev.meshguard.core.tls.TlsContext;
+import dev.meshguard.core.tls.TlsOptions;
+import dev.meshguard.policy.ExtensionProvider;
+import dev.meshguard.testkit.tls.CertFiles;
+import dev.meshguard.testkit.tls.TestCa;
+import dev.meshguard.testkit.tls.TestCert;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.TrustManagerFactory;
+import org.bouncycastle.crypto.CryptoServicesRegistrar;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * CUSTOM providers over mTLS in FIPS mode, in the approved-only failsafe fork: the clients meshguard
+ * builds from the FIPS {@link Crypto} (the JDK's HttpClient and grpc-java, both on BCJSSE) reach
+ * real TLS providers, and what the provider sees negotiated is an approved protocol and suite.
+ */
+@Tag("fips")
+class CustomProviderTlsFipsIT {
+
+  /** NIST SP 800-52 Rev. 2, 3.3.1: TLS 1.3 AES-GCM/CCM suites, and TLS 1.2 ECDHE AES-GCM ones. */
+  private static final Set<String> APPROVED = Set.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+      "TLS_AES_128_CCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
+  private static final String MESHGUARD_ID = "spiffe://cluster.local/ns/mesh/sa/meshguard";
+
+  private static Crypto crypto;
+
+  @TempDir
+  Path dir;
+
+  private final List<AutoCloseable> closing = new CopyOnWriteArrayList<>();
+
+  @BeforeAll
+  static void fips() throws Exception {
+    crypto = Crypto.install(CryptoMode.FIPS);
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    for (AutoCloseable c : closing.reversed()) {
+      c.close();
+    }
+  }
+
+  private static CheckRequest allowed() {
+    return EnvoyCheckRequests.http("GET", "/orders/7").workload("shop", "app=orders").header("x-allow", "yes").build();
+  }
+
+  @Test
+  void thisJvmIsApprovedOnlyAndTheProviderTlsIsBcjsse() throws Exception {
+    assertThat(CryptoServicesRegistrar.isInApprovedOnlyMode()).isTrue();
+    ClientTls tls = ClientTls.load(crypto, "t", null, null, null);
+    assertThat(tls.sslContext().getProvider().getName()).isEqualTo("BCJSSE");
+  }
+
+  @Test
+  void anHttpsProviderIsCalledWithMutualTlsOnBcjsse() throws Exception {
+    TestCa providerCa = TestCa.create("provider.test");
+    TestCa meshguardCa = TestCa.create("cluster.local");
+    TestCert serverLeaf = providerCa.leaf("spiffe://provider.test/ext-authz").ipAddress("127.0.0.1").issue();
+    CertFiles client = meshguardCa.leaf(MESHGUARD_ID).issue().writeTo(dir, "meshguard");
+
+    // The provider: the JDK's HttpsServer on the FIPS provider's TLS, requiring a client certificate.
+    char[] password = "provider-test-password".toCharArray();
+    KeyStore keys = crypto.newKeyStore();
+    keys.setKeyEntry("provider", serverLeaf.privateKey(), password, serverLeaf.chain().toArray(new X509Certificate[0]));
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", crypto.tlsProvider());
+    kmf.init(keys, password);
+    KeyStore trust = crypto.newKeyStore();
+    trust.setCertificateEntry("meshguard-ca", meshguardCa.certificate());
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX", crypto.tlsProvider());
+    tmf.init(trust);
+    SSLContext context = SSLContext.getInstance("TLS", crypto.tlsProvider());
+    context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), crypto.secureRandom());
+    List<String> seen = new CopyOnWriteArrayList<>();
+    HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.setHttpsConfigurator(new HttpsConfigurator(context) {
+      @Override
+      public void configure(HttpsParameters params) {
+        SSLParameters p = context.getDefaultSSLParameters();
+        p.setNeedClientAuth(true);
+        params.setSSLParameters(p);
+      }
+    });
+    server.createContext("/", exchange -> {
+      SSLSession session = ((HttpsExchange) exchange).getSSLSession();
+      seen.add(session.getProtocol() + " " + session.getCipherSuite());
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    server.setExecutor(Executors.newCachedThreadPool());
+    server.start();
+    closing.add(() -> server.stop(0));
+
+    Path providerCaFile = providerCa.writeBundle(dir.resolve("provider-ca.pem"));
+    ExtensionProvider provider = new ExtensionProvider("ext", false, "127.0.0.1", server.getAddress().getPort(),
+        Duration.ofSeconds(10), false, "/check", List.of("x-allow"));
+    try (HttpCustomProvider http = new HttpCustomProvider(provider,
+        ClientTls.load(crypto, "authz.custom_provider_tls.ext", providerCaFile, client.chain(), client.key()))) {
+      ProviderVerdict verdict = http.check(allowed());
+      assertThat(verdict.kind()).as(verdict.detail()).isEqualTo(ProviderVerdict.Kind.ALLOW);
+    }
+    assertThat(seen).singleElement().satisfies(negotiated -> {
+      assertThat(negotiated.split(" ")[0]).isIn("TLSv1.3", "TLSv1.2");
+      assertThat(negotiated.split(" ")[1]).isIn(APPROVED);
+    });
+  }
+
+  @Test
+  void aGrpcProviderIsCalledWithMutualTlsOnBcjsse() throws Exception {
+    TestCa providerCa = TestCa.create("provider.test");
+    TestCa meshguardCa = TestCa.create("cluster.local");
+    CertFiles serverFiles = providerCa.leaf("spiffe://provider.test/ext-authz").ipAddress("127.0.0.1").issue()
+        .writeTo(dir, "provider");
+    CertFiles client = meshguardCa.leaf(MESHGUARD_ID).issue().writeTo(dir, "meshguard");
+    TlsContext serverTls = TlsContext.forServer(TlsOptions.builder().certFile(serverFiles.chain())
+        .keyFile(serverFiles.key()).trustBundleFile(meshguardCa.writeBundle(dir.resolve("meshguard-ca.pem")))
+        .clientAuth(TlsOptions.ClientAuth.REQUIRE).reloadInterval(Duration.ZERO).build(), crypto, null);
+    closing.add(serverTls);
+    List<String> peers = new CopyOnWriteArrayList<>();
+    GrpcServer server = GrpcServer.builder().port(0).tls(serverTls)
+        .addService(new AuthorizationGrpc.AuthorizationImplBase() {
+          @Override
+          public void check(CheckRequest request, StreamObserver<CheckResponse> observer) {
+            peers.add(String.valueOf(dev.meshguard.core.tls.PeerAuthorizationInterceptor.PEER_SPIFFE_ID.get()));
+            observer.onNext(CheckResponse.newBuilder().setStatus(com.google.rpc.Status.newBuilder().setCode(0)).build());
+            observer.onCompleted();
+          }
+        }).start();
+    closing.add(server);
+
+    ExtensionProvider provider = new ExtensionProvider("ext", true, "127.0.0.1", server.port(),
+        Duration.ofSeconds(10), false, "", List.of());
+    try (GrpcCustomProvider grpc = new GrpcCustomProvider(provider, ClientTls.load(crypto,
+        "authz.custom_provider_tls.ext", providerCa.writeBundle(dir.resolve("provider-ca.pem")), client.chain(),
+        client.key()))) {
+      ProviderVerdict verdict = grpc.check(allowed());
+      assertThat(verdict.kind()).as(verdict.detail()).isEqualTo(ProviderVerdict.Kind.ALLOW);
+    }
+    assertThat(peers).containsExactly(MESHGUARD_ID);
+  }
+}
