@@ -206,9 +206,15 @@ class GrpcServerIT {
   void idleConnectionsAreClosedByTheServer() throws Exception {
     GrpcServer server = start(GrpcServer.builder().maxConnectionIdle(Duration.ofMillis(300)));
     ManagedChannel channel = channel(server);
-    check(channel, "");
+    // A call in flight keeps the connection busy, so READY is seen without racing the 300 ms idle
+    // timer (a test thread descheduled for 300 ms after a quick call would find the channel IDLE).
+    CompletableFuture<byte[]> slow = CompletableFuture.supplyAsync(() -> ClientCalls.blockingUnaryCall(channel,
+        EchoService.SLOW, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), new byte[] {1}), executor);
+    assertThat(echo.slowStarted.await(10, TimeUnit.SECONDS)).isTrue();
     assertThat(channel.getState(false)).isEqualTo(ConnectivityState.READY);
-    // The server's GOAWAY after 300 ms idle sends the channel back to IDLE.
+    echo.release();
+    assertThat(slow.get(10, TimeUnit.SECONDS)).containsExactly(1);
+    // The server's GOAWAY after 300 ms without calls sends the channel back to IDLE.
     awaitTrue(() -> channel.getState(false) == ConnectivityState.IDLE);
   }
 
