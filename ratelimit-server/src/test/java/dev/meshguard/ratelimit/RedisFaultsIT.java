@@ -28,11 +28,12 @@ class RedisFaultsIT {
 
   static final Duration TIMEOUT = Duration.ofMillis(100);
   /**
-   * What a loaded 2-core test machine may add to a timeout (GC, scheduling; 673 and 745 ms were
-   * seen with several builds running beside the test); the figures are printed. Still far below
-   * the multi-second stalls this guards against.
+   * What a loaded 2-core test machine may add to a timeout (GC, scheduling): 673, 745 and 952 ms
+   * were seen with several builds running beside the test, and a CI run failed on the last. The
+   * bound (3 s) still fails on the stalls this guards against: envoyproxy/ratelimit's 10 s, a
+   * client's default 60 s command timeout, a blocked call. The figures are printed.
    */
-  static final Duration SLACK = Duration.ofMillis(900);
+  static final Duration SLACK = Duration.ofMillis(2_900);
   static final RedisOptions OPTIONS = RedisOptions.DEFAULTS.withCommandTimeout(TIMEOUT);
 
   static final String CONFIG = """
