@@ -101,12 +101,12 @@ final class PluggedInCaReload implements AutoCloseable {
       CertificateAuthority current = rotation.signer();
       // Back to what signs already (a bad change undone): nothing to swap, the bundle is unchanged.
       boolean changed = !(ca.caChain().equals(current.caChain()) && ca.roots().equals(current.roots()));
+      // Counted before its effects are visible, and lastError published last: whoever sees the new
+      // CA signing or the error cleared (the /status page, a test) also finds the reload counted.
+      metrics.reloaded(true);
       if (changed) {
         rotation.replace(ca);
       }
-      // lastError is published last, after the swap and the metric: whoever sees it cleared (the
-      // /status page, a test) also sees the new CA signing and the reload counted.
-      metrics.reloaded(true);
       lastError = null;
       if (changed) {
         LOG.info(() -> "the CA files in " + dir + " changed: " + ca + " signs from now on (valid until "
