@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.meshguard.core.server.GrpcServer;
+import dev.meshguard.testkit.Await;
 import dev.meshguard.testkit.FreePorts;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
@@ -17,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -96,7 +98,7 @@ class CustomProviderTest {
     AuthzFixture a = server("a", """
         extensionProviders:
         - name: meshguard-b
-          envoyExtAuthzGrpc: {service: 127.0.0.1, port: %d, timeout: 5s}
+          envoyExtAuthzGrpc: {service: 127.0.0.1, port: %d, timeout: 30s}
         """.formatted(b.server.port()), customPolicies("meshguard-b"));
 
     // B allows the frontend to GET /orders*: A's CUSTOM passes, then A's ALLOW policy allows.
@@ -171,7 +173,7 @@ class CustomProviderTest {
             service: 127.0.0.1
             port: %d
             pathPrefix: /check
-            timeout: 5s
+            timeout: 30s
             includeRequestHeadersInCheck: [x-allow]
             includeAdditionalHeadersInCheck: {x-fixed: from-mesh-config}
             headersToUpstreamOnAllow: [x-user]
@@ -211,7 +213,7 @@ class CustomProviderTest {
     AuthzFixture a = server("a", """
         extensionProviders:
         - name: flaky
-          envoyExtAuthzHttp: {service: 127.0.0.1, port: %d, statusOnError: "503"}
+          envoyExtAuthzHttp: {service: 127.0.0.1, port: %d, timeout: 30s, statusOnError: "503"}
         """.formatted(provider.getAddress().getPort()), customPolicies("flaky"));
 
     CheckResponse r = a.stub.check(get("/orders/1", AuthzFixture.FRONTEND));
@@ -225,13 +227,17 @@ class CustomProviderTest {
 
   /** Two providers on one slow endpoint, one failing open and one closed, for workloads app=open and app=closed. */
   private static String slowMesh(String kind, int port) {
+    return slowMesh(kind, port, "0.2s");
+  }
+
+  private static String slowMesh(String kind, int port, String timeout) {
     return """
         extensionProviders:
         - name: slow-open
-          KIND: {service: 127.0.0.1, port: PORT, timeout: 0.2s, failOpen: true}
+          KIND: {service: 127.0.0.1, port: PORT, timeout: TIMEOUT, failOpen: true}
         - name: slow-closed
-          KIND: {service: 127.0.0.1, port: PORT, timeout: 0.2s, failOpen: false, statusOnError: "504"}
-        """.replace("KIND", kind).replace("PORT", Integer.toString(port));
+          KIND: {service: 127.0.0.1, port: PORT, timeout: TIMEOUT, failOpen: false, statusOnError: "504"}
+        """.replace("KIND", kind).replace("PORT", Integer.toString(port)).replace("TIMEOUT", timeout);
   }
 
   private static final String BY_WORKLOAD = """
@@ -298,16 +304,22 @@ class CustomProviderTest {
       }
     }).start();
     closing.add(slow);
-    AuthzFixture a = server("a", slowMesh("envoyExtAuthzGrpc", slow.port()), BY_WORKLOAD);
+    // 2 s, not 0.2 s: the calls must reach the provider before the deadline (a loaded machine took
+    // more than 0.2 s to connect, and the provider never saw the call), and arrive on its thread even
+    // if the caller has given up by then.
+    AuthzFixture a = server("a", slowMesh("envoyExtAuthzGrpc", slow.port(), "2s"), BY_WORKLOAD);
     assertFailureModes(a, "timeout", "grpc");
-    assertThat(held).hasSize(2);
+    Await.until(Duration.ofSeconds(10), () -> held.size() == 2, () -> "both calls at the provider, found "
+        + held.size());
   }
 
   @Test
   void providersThatAreDownGetTheirFailureMode() throws Exception {
     int nobody = FreePorts.port();
     for (String kind : List.of("envoyExtAuthzGrpc", "envoyExtAuthzHttp")) {
-      AuthzFixture a = server("a-" + kind, slowMesh(kind, nobody), BY_WORKLOAD);
+      // A refused connection fails at once; a long timeout keeps a loaded machine's slow connect
+      // attempt from being counted as a timeout instead of the error under test.
+      AuthzFixture a = server("a-" + kind, slowMesh(kind, nobody, "30s"), BY_WORKLOAD);
       assertFailureModes(a, "error", kind);
     }
   }
@@ -376,6 +388,7 @@ class CustomProviderTest {
           envoyExtAuthzHttp:
             service: 127.0.0.1
             port: %d
+            timeout: 30s
             includeRequestHeadersInCheck: ["x-allow*"]
             headersToDownstreamOnAllow: ["*-trace"]
         """.formatted(provider.getAddress().getPort()), customPolicies("raw"));

@@ -146,7 +146,9 @@ class JwtAuthenticationTest {
     Files.writeString(policyDir.resolve("shop.yaml"), policies);
     snapshot = PolicySnapshot.load(List.of(policyDir), null, "test", clock.now());
     AuthzService.Live live = new AuthzService.Live(snapshot, null, null);
-    JwtOptions jwt = JwtOptions.DEFAULTS.withJwksTimeout(Duration.ofSeconds(2));
+    // Generous: a first fetch by a cold HTTP client on a loaded machine can take seconds, and no test
+    // here waits for this timeout (the slow-server test sets its own).
+    JwtOptions jwt = JwtOptions.DEFAULTS.withJwksTimeout(Duration.ofSeconds(20));
     service = new AuthzService(AuthzOptions.DEFAULTS, () -> live, clock, new AuthzMetrics(registry), audited::add,
         AuthzService.CustomProviders.UNAVAILABLE, jwt);
   }
@@ -532,7 +534,7 @@ class JwtAuthenticationTest {
 
   /** The background refresh completes on the HTTP client's thread: wait for its counter, bounded. */
   private void awaitFetches(String outcome, double n) {
-    Await.until(Duration.ofSeconds(5), () -> fetches(outcome) >= n,
+    Await.until(Duration.ofSeconds(10), () -> fetches(outcome) >= n,
         () -> "JWKS fetches with outcome " + outcome + ": " + fetches(outcome) + ", expected " + n);
     assertThat(fetches(outcome)).isEqualTo(n);
   }

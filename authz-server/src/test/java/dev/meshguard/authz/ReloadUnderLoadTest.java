@@ -3,6 +3,7 @@ package dev.meshguard.authz;
 import static dev.meshguard.authz.AuthzFixture.FRONTEND;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.meshguard.testkit.Await;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
@@ -11,6 +12,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -74,6 +76,9 @@ class ReloadUnderLoadTest {
       for (int swap = 0; swap < 200; swap++) {
         f.rewrite(swap % 2 == 0 ? V2 : AuthzFixture.POLICIES);
         assertThat(f.server.reloadIfChanged()).as("swap %d", swap).isTrue();
+        // At least one check between two swaps, however the threads are scheduled on a busy machine.
+        int sentBefore = sent.get();
+        Await.until(Duration.ofSeconds(10), () -> sent.get() > sentBefore, () -> "a check after the swap");
       }
       stop.set(true);
       for (Thread t : clients) {

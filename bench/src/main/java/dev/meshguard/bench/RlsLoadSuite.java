@@ -2,6 +2,7 @@ package dev.meshguard.bench;
 
 import dev.meshguard.core.server.GrpcServer;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.ratelimit.QuotaOptions;
 import dev.meshguard.ratelimit.RateLimitOptions;
 import dev.meshguard.ratelimit.RateLimitServer;
 import dev.meshguard.ratelimit.RedisOptions;
@@ -135,7 +136,12 @@ final class RlsLoadSuite implements Suite {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     MeterRegistry memoryMeters = new SimpleMeterRegistry();
     MeterRegistry redisMeters = new SimpleMeterRegistry();
-    RateLimitOptions base = RateLimitOptions.DEFAULTS.withConfigDir(configDir).withPort(0);
+    // No quota refresh during a run: the Redis quota store re-reads its revision every refresh
+    // interval (2 s by default), a command of its own that the MONITOR sample below would count as
+    // a round trip of a request (1.05 per request was seen when a sample took long on a busy machine).
+    RateLimitOptions base = RateLimitOptions.DEFAULTS.withConfigDir(configDir).withPort(0)
+        .withQuota(new QuotaOptions(null, QuotaOptions.DEFAULT_TENANT_KEY, Duration.ofHours(1),
+            QuotaOptions.DEFAULT_METRICS_TOP_TENANTS, null));
     try (RedisServerProcess redis = RedisServerProcess.start();
         RedisStats stats = new RedisStats(redis.redisUri())) {
       Closer closer = new Closer();

@@ -18,6 +18,7 @@ import dev.meshguard.ratelimit.RateLimitEngine;
 import dev.meshguard.ratelimit.RateLimitOptions;
 import dev.meshguard.ratelimit.RateLimitServer;
 import dev.meshguard.ratelimit.Descriptor;
+import dev.meshguard.testkit.Await;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -126,16 +127,20 @@ class QuotaCommandTest {
   @Test
   void setUsageListResetImportAndDeleteAreAuditedWithBeforeAndAfter() throws Exception {
     start(null);
-    assertThat(run("quota", "set", "acme", "--limit", "monthly:month:10", "--limit", "per-minute:60s:100:soft"))
+    assertThat(run("quota", "set", "acme", "--limit", "monthly:month:10", "--limit", "hourly:3600s:100:soft"))
         .isZero();
     assertThat(out.toString()).isEqualTo("created the quota of tenant acme\n");
+    // The hourly window is aligned to the real clock: not starting in an hour's last 30 s keeps the
+    // hits and the usage read below in one window (a minute's window was crossed in ~1% of runs).
+    Await.until(Duration.ofSeconds(40), () -> java.time.Instant.now().getEpochSecond() % 3600 < 3570,
+        () -> "an hour with 30 s left to run");
     hit("acme", 9);
 
     assertThat(run("quota", "usage", "acme")).isZero();
     String[] lines = out.toString().split("\n");
     assertThat(lines[0]).matches("TENANT +LIMIT +USED +REMAINING +PERCENT +RESETS AT");
     assertThat(lines[1]).matches("acme +monthly +9/10 +1 +90\\.0% +\\d{4}-\\d\\d-01T\\d\\d:00:00Z");
-    assertThat(lines[2]).matches("acme +per-minute +9/100 +91 +9\\.0% +.*Z");
+    assertThat(lines[2]).matches("acme +hourly +9/100 +91 +9\\.0% +.*Z");
 
     assertThat(run("quota", "usage", "acme", "--format", "json")).isZero();
     JsonNode usage = JSON.readTree(out.toString());
@@ -148,7 +153,7 @@ class QuotaCommandTest {
     assertThat(out.toString()).containsPattern("acme +api +2").containsPattern("initech +yaml +1");
 
     assertThat(run("quota", "get", "acme")).isZero();
-    assertThat(JSON.readTree(out.toString()).path("limits").get(1).path("window_seconds").asLong()).isEqualTo(60);
+    assertThat(JSON.readTree(out.toString()).path("limits").get(1).path("window_seconds").asLong()).isEqualTo(3600);
 
     assertThat(run("quota", "reset", "acme")).isZero();
     assertThat(run("quota", "usage", "acme", "--format", "json")).isZero();

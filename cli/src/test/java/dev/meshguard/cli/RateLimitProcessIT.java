@@ -50,7 +50,7 @@ class RateLimitProcessIT {
   }
 
   static String config(int requestsPerUnit) {
-    return "domain: edge\ndescriptors:\n  - key: remote_address\n    rate_limit: {unit: minute, requests_per_unit: "
+    return "domain: edge\ndescriptors:\n  - key: remote_address\n    rate_limit: {unit: hour, requests_per_unit: "
         + requestsPerUnit + "}\n";
   }
 
@@ -83,8 +83,11 @@ class RateLimitProcessIT {
     assertThat(get(status)).contains("edge.yaml:4:");
     assertThat(limitNow()).as("the last good config keeps serving").isEqualTo(8);
 
-    // Over the limit of a fresh key: 8 per minute, 20 hits; the 9th is the first over-limit hit. The
-    // real clock may cross a minute mid-loop: then one window still gets more than 8 hits, or both do.
+    // Over the limit of a fresh key: 8 per hour, 20 hits; the 9th is the first over-limit hit. The
+    // window is the real clock's hour (the server's, on this machine): not starting in an hour's last
+    // 30 s keeps all 20 hits in one window, so the last one finds none remaining.
+    Await.until(Duration.ofSeconds(40), () -> java.time.Instant.now().getEpochSecond() % 3600 < 3570,
+        () -> "an hour with 30 s left to run");
     RateLimitRequest fresh = RateLimitRequest.newBuilder().setDomain("edge")
         .addDescriptors(RateLimitDescriptor.newBuilder().addEntries(
             RateLimitDescriptor.Entry.newBuilder().setKey("remote_address").setValue("10.9.9.9")))
@@ -113,7 +116,7 @@ class RateLimitProcessIT {
     List<String> throttles = events.toString().lines().filter(l -> l.contains("10.9.9.9")).toList();
     assertThat(throttles).as("one throttle event for the key per window; all: %s", events).hasSizeBetween(1, 2);
     assertThat(throttles.get(0)).contains("\"kind\":\"throttle\"")
-        .contains("edge: remote_address=10.9.9.9").contains("over limit: 8 per minute");
+        .contains("edge: remote_address=10.9.9.9").contains("over limit: 8 per hour");
   }
 
   @Test

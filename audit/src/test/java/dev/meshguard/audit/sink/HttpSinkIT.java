@@ -47,7 +47,9 @@ class HttpSinkIT {
         .withPollInterval(Duration.ofMillis(10))
         .withConnectTimeout(Duration.ofSeconds(2))
         .withRequestTimeout(Duration.ofSeconds(5))
-        .withCloseTimeout(Duration.ofSeconds(2))
+        // Tests close a sink right after the collector got the last batch and then read the cursor:
+        // the close must outlast a loaded machine's slow answer (it returns as soon as all is shipped).
+        .withCloseTimeout(Duration.ofSeconds(20))
         .withBackoff(new Backoff(Duration.ofMillis(5), Duration.ofMillis(50), 2.0, 0.5));
   }
 

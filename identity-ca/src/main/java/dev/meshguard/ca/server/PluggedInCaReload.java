@@ -98,23 +98,30 @@ final class PluggedInCaReload implements AutoCloseable {
     lastDigest = digest;
     try {
       CertificateAuthority ca = CertificateAuthority.load(crypto, clock, dir, trustDomain, options);
-      lastError = null;
-      metrics.reloaded(true);
       CertificateAuthority current = rotation.signer();
-      if (ca.caChain().equals(current.caChain()) && ca.roots().equals(current.roots())) {
-        // Back to what signs already (a bad change undone): nothing to swap, the bundle is unchanged.
-        LOG.info(() -> "the CA files in " + dir + " load again; " + current + " goes on signing");
-        return false;
+      // Back to what signs already (a bad change undone): nothing to swap, the bundle is unchanged.
+      boolean changed = !(ca.caChain().equals(current.caChain()) && ca.roots().equals(current.roots()));
+      // Counted before its effects are visible, and lastError published last: whoever sees the new
+      // CA signing or the error cleared (the /status page, a test) also finds the reload counted.
+      metrics.reloaded(true);
+      if (changed) {
+        rotation.replace(ca);
       }
-      rotation.replace(ca);
-      LOG.info(() -> "the CA files in " + dir + " changed: " + ca + " signs from now on (valid until "
-          + ca.signingCertificate().getNotAfter().toInstant() + ")");
-      return true;
+      lastError = null;
+      if (changed) {
+        LOG.info(() -> "the CA files in " + dir + " changed: " + ca + " signs from now on (valid until "
+            + ca.signingCertificate().getNotAfter().toInstant() + ")");
+      } else {
+        LOG.info(() -> "the CA files in " + dir + " load again; " + current + " goes on signing");
+      }
+      return changed;
     } catch (ConfigException | RuntimeException e) {
       String reason = e instanceof ConfigException config ? config.getMessage() : e.toString();
-      lastError = "the CA files in " + dir + " changed but do not load, so the previous CA keeps signing: " + reason;
+      String error = "the CA files in " + dir + " changed but do not load, so the previous CA keeps signing: " + reason;
+      // Counted before it is published, as above.
       metrics.reloaded(false);
-      LOG.log(Level.WARNING, lastError);
+      lastError = error;
+      LOG.log(Level.WARNING, error);
       return false;
     }
   }
