@@ -120,7 +120,8 @@ final class QuotaSuite implements Suite {
 
   /** One store's result. */
   record Result(String store, double plainMicros, double quotaMicros, double[] ratios, double plainRoundTrips,
-      double quotaRoundTrips, double plainScriptCalls, double quotaScriptCalls) {
+      double quotaRoundTrips, double plainScriptCalls, double quotaScriptCalls, double plainServerMicros,
+      double quotaServerMicros) {
     double medianRatio() {
       double[] sorted = ratios.clone();
       Arrays.sort(sorted);
@@ -201,10 +202,16 @@ final class QuotaSuite implements Suite {
       double quotaTrips = Double.NaN;
       double plainScripts = Double.NaN;
       double quotaScripts = Double.NaN;
+      double plainServer = Double.NaN;
+      double quotaServer = Double.NaN;
       if (redis != null) {
         int n = ROUND_TRIP_REQUESTS;
         plainScripts = scriptCallsPer(redis.redisUri(), engine, plain, n);
         quotaScripts = scriptCallsPer(redis.redisUri(), engine, quota, n);
+        plainServer = scriptMicrosPer(redis.redisUri(), engine, plain, settings.perRound());
+        quotaServer = scriptMicrosPer(redis.redisUri(), engine, quota, settings.perRound());
+        progress.printf("quota: Redis-side script time per request: plain %.2f us, quota %.2f us%n", plainServer,
+            quotaServer);
         try (TurnCountingProxy proxy = new TurnCountingProxy(new InetSocketAddress(redis.host(), redis.port()));
             RateLimitServer proxied = RateLimitServer.start(options.withStore("redis://" + redis.host() + ":"
                 + proxy.port()), Clock.SYSTEM, scheduler, new SimpleMeterRegistry())) {
@@ -218,7 +225,7 @@ final class QuotaSuite implements Suite {
             + "plain %.3f, quota %.3f%n", plainTrips, quotaTrips, plainScripts, quotaScripts);
       }
       return new Result(storeName, plainTotal / settings.rounds(), quotaTotal / settings.rounds(), ratios, plainTrips,
-          quotaTrips, plainScripts, quotaScripts);
+          quotaTrips, plainScripts, quotaScripts, plainServer, quotaServer);
     } finally {
       scheduler.shutdownNow();
     }
@@ -277,6 +284,35 @@ final class QuotaSuite implements Suite {
     }
   }
 
+  private static final Pattern SCRIPT_USEC =
+      Pattern.compile("^cmdstat_(evalsha|eval|evalsha_ro):calls=\\d+,usec=(\\d+)", Pattern.MULTILINE);
+
+  /**
+   * Microseconds Redis spent running the scripts, per request, from {@code INFO commandstats}
+   * (a script's usec includes the commands it runs): which part of the quota's extra latency is
+   * Redis's work rather than the client's or the network's. A diagnostic, not a goal.
+   */
+  private static double scriptMicrosPer(RedisURI uri, RateLimitEngine engine, List<Descriptor> descriptors, int n) {
+    RedisClient client = RedisClient.create(uri);
+    try (StatefulRedisConnection<String, String> connection = client.connect()) {
+      long before = scriptMicros(connection.sync().info("commandstats"));
+      loop(engine, descriptors, n);
+      long after = scriptMicros(connection.sync().info("commandstats"));
+      return (double) (after - before) / n;
+    } finally {
+      client.shutdown();
+    }
+  }
+
+  static long scriptMicros(String commandstats) {
+    long usec = 0;
+    Matcher m = SCRIPT_USEC.matcher(commandstats);
+    while (m.find()) {
+      usec += Long.parseLong(m.group(2));
+    }
+    return usec;
+  }
+
   static long scriptCalls(String commandstats) {
     long calls = 0;
     Matcher m = CALLS.matcher(commandstats);
@@ -305,7 +341,9 @@ final class QuotaSuite implements Suite {
         figures.put(r.store() + "_plain_round_trips", r.plainRoundTrips())
             .put(r.store() + "_quota_round_trips", r.quotaRoundTrips())
             .put(r.store() + "_plain_script_calls", r.plainScriptCalls())
-            .put(r.store() + "_quota_script_calls", r.quotaScriptCalls());
+            .put(r.store() + "_quota_script_calls", r.quotaScriptCalls())
+            .put(r.store() + "_plain_server_us", r.plainServerMicros())
+            .put(r.store() + "_quota_server_us", r.quotaServerMicros());
         // A second sequential round trip would add 1.0 per request; a stray turn (a reply that
         // outran a pipelined command on a loaded machine, despite the proxy's delay) adds ~0.005.
         double extra = r.quotaRoundTrips() - r.plainRoundTrips();

@@ -64,4 +64,15 @@ class QuotaSuiteTest {
         cmdstat_info:calls=4,usec=5,usec_per_call=1
         """)).isEqualTo(12);
   }
+
+  @Test
+  void scriptMicrosAreSummedOverScriptCommandsOnly() {
+    assertThat(QuotaSuite.scriptMicros("""
+        # Commandstats
+        cmdstat_evalsha:calls=10,usec=500,usec_per_call=50.0
+        cmdstat_incrby:calls=30,usec=90,usec_per_call=3.0
+        cmdstat_eval:calls=2,usec=40,usec_per_call=20.0
+        cmdstat_info:calls=4,usec=8,usec_per_call=2.0
+        """)).isEqualTo(540);
+  }
 }
