@@ -44,7 +44,8 @@ import javax.net.ssl.SSLContext;
  * (stale-if-error) and records the attempt time, which rate-limits the next try.
  *
  * <p>{@code https} fetches go through the server's {@code Crypto} ({@link ClientTls}: BCJSSE on
- * the approved-only provider in FIPS mode), trusting the JVM's default trust store as before.
+ * the approved-only provider in FIPS mode), trusting the JVM's default trust store (there is no
+ * CA setting for JWKS).
  *
  * <p>Fetches use the JDK {@link HttpClient} asynchronously ({@code sendAsync}, bounded by the
  * timeout); a request thread only ever waits on a future with a timeout. The gRPC service runs on
