@@ -7,6 +7,7 @@ import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.server.GrpcServer;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.ClientTls;
 import dev.meshguard.core.tls.PemFiles;
 import dev.meshguard.core.tls.SpiffeIdAllowList;
 import dev.meshguard.core.tls.TlsContext;
@@ -98,13 +99,13 @@ public final class AuthzServer implements AutoCloseable, Component {
   private ScheduledFuture<?> bundlePoll;
 
   private AuthzServer(AuthzOptions options, Crypto crypto, Clock clock, MeterRegistry registry, DecisionAudit audit,
-      AuthzService.CustomProviders custom) {
+      AuthzService.CustomProviders custom, ClientTls jwksTls) {
     this.options = options;
     this.crypto = crypto;
     this.clock = clock;
     this.live = new AtomicReference<>(new AuthzService.Live(null, null, null));
     this.metrics = new AuthzMetrics(registry);
-    this.service = new AuthzService(options, live::get, clock, metrics, audit, custom, options.jwt());
+    this.service = new AuthzService(options, live::get, clock, metrics, audit, custom, options.jwt(), jwksTls);
   }
 
   /**
@@ -145,7 +146,9 @@ public final class AuthzServer implements AutoCloseable, Component {
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(registry, "registry");
     Objects.requireNonNull(audit, "audit");
-    AuthzServer server = new AuthzServer(options, crypto, clock, registry, audit, custom);
+    // JWKS over https on the mode's provider, trusting the JVM's default trust store (no CA setting).
+    ClientTls jwksTls = ClientTls.load(crypto, "authz.jwt", null, null, null);
+    AuthzServer server = new AuthzServer(options, crypto, clock, registry, audit, custom, jwksTls);
     server.registerMeters(registry);
     synchronized (server.pollLock) {
       server.bundles = BundleSource.open(options, crypto);

@@ -6,6 +6,7 @@ import com.google.protobuf.Value;
 import dev.meshguard.audit.AuditEvent;
 import dev.meshguard.audit.EventIds;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.ClientTls;
 import dev.meshguard.policy.CheckRequestAttributes;
 import dev.meshguard.policy.CustomDecider;
 import dev.meshguard.policy.Decision;
@@ -99,14 +100,10 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
   private final HttpStatus denyStatus;
   private final JwtAuthenticator jwt;
 
+  /** @param jwksTls the TLS of {@code https} JWKS fetches (the server's {@code Crypto}) */
   AuthzService(AuthzOptions options, Supplier<Live> live, Clock clock, AuthzMetrics metrics, DecisionAudit audit,
-      CustomProviders custom) {
-    this(options, live, clock, metrics, audit, custom, JwtOptions.DEFAULTS);
-  }
-
-  AuthzService(AuthzOptions options, Supplier<Live> live, Clock clock, AuthzMetrics metrics, DecisionAudit audit,
-      CustomProviders custom, JwtOptions jwtOptions) {
-    this.jwt = new JwtAuthenticator(new JwksCache(jwtOptions, clock, metrics), jwtOptions, clock);
+      CustomProviders custom, JwtOptions jwtOptions, ClientTls jwksTls) {
+    this.jwt = new JwtAuthenticator(new JwksCache(jwtOptions, clock, metrics, jwksTls), jwtOptions, clock);
     this.options = options;
     this.live = live;
     this.clock = clock;

@@ -4,7 +4,9 @@ import com.github.benmanes.caffeine.cache.AsyncCacheLoader;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.nimbusds.jose.jwk.JWKSet;
+import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.ClientTls;
 import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
 
 /**
  * JWK Sets fetched from {@code jwksUri}s, cached per URI.
@@ -39,6 +42,10 @@ import java.util.concurrent.TimeoutException;
  * </ul>
  * Fetches never fail their future: a failure becomes an entry that keeps the previous good keys
  * (stale-if-error) and records the attempt time, which rate-limits the next try.
+ *
+ * <p>{@code https} fetches go through the server's {@code Crypto} ({@link ClientTls}: BCJSSE on
+ * the approved-only provider in FIPS mode), trusting the JVM's default trust store (there is no
+ * CA setting for JWKS).
  *
  * <p>Fetches use the JDK {@link HttpClient} asynchronously ({@code sendAsync}, bounded by the
  * timeout); a request thread only ever waits on a future with a timeout. The gRPC service runs on
@@ -68,9 +75,12 @@ final class JwksCache {
   private final Clock clock;
   private final AuthzMetrics metrics;
   private final AsyncLoadingCache<String, Entry> cache;
+  private final ClientTls tls;
   private volatile HttpClient client; // created on the first fetch: most deployments never fetch
 
-  JwksCache(JwtOptions options, Clock clock, AuthzMetrics metrics) {
+  /** @param tls the TLS of {@code https} fetches: the server's provider and trust material */
+  JwksCache(JwtOptions options, Clock clock, AuthzMetrics metrics, ClientTls tls) {
+    this.tls = java.util.Objects.requireNonNull(tls, "tls");
     this.options = options;
     this.clock = clock;
     this.metrics = metrics;
@@ -205,7 +215,8 @@ final class JwksCache {
             }
           });
     } catch (RuntimeException e) {
-      return CompletableFuture.completedFuture(failed(uri, previous, "error", e.getClass().getSimpleName()));
+      return CompletableFuture.completedFuture(failed(uri, previous, "error",
+          e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())));
     }
   }
 
@@ -227,12 +238,27 @@ final class JwksCache {
       synchronized (this) {
         c = client;
         if (c == null) {
+          SSLContext context;
+          try {
+            context = tls.sslContext();
+          } catch (ConfigException e) {
+            // Only if the provider cannot init a context from managers it built already; the fetch fails with this.
+            throw new IllegalStateException(e.errors().getFirst().message(), e);
+          }
           c = HttpClient.newBuilder().connectTimeout(connectTimeout).followRedirects(HttpClient.Redirect.NORMAL)
-              .build();
+              .sslContext(context).sslParameters(tls.sslParameters()).build();
           client = c;
         }
       }
     }
     return c;
+  }
+
+  /**
+   * The client of the fetches, null before the first. Its {@code sslContext()} shows the provider
+   * (the JDK client wraps the handshake's session, hiding the provider's own session class).
+   */
+  HttpClient httpClient() {
+    return client;
   }
 }

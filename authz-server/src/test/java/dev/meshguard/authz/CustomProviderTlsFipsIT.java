@@ -86,6 +86,27 @@ class CustomProviderTlsFipsIT {
   }
 
   @Test
+  void jwksIsFetchedOverHttpsOnBcjsse() throws Exception {
+    TestCa issuerCa = TestCa.create("issuer.test");
+    TestCert leaf = issuerCa.leaf("spiffe://issuer.test/jwks").ipAddress("127.0.0.1").issue();
+    String jwks = new com.nimbusds.jose.jwk.JWKSet(new com.nimbusds.jose.jwk.ECKey.Builder(
+        com.nimbusds.jose.jwk.Curve.P_256, (java.security.interfaces.ECPublicKey) leaf.certificate().getPublicKey())
+        .keyID("k1").build()).toString();
+    HttpsServer server = JwksCacheTlsTest.httpsJwksServer(crypto, leaf, jwks);
+    closing.add(() -> server.stop(0));
+    JwksCache cache = new JwksCache(JwtOptions.DEFAULTS, dev.meshguard.core.time.Clock.SYSTEM,
+        new AuthzMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
+        ClientTls.load(crypto, "authz.jwt", issuerCa.writeBundle(dir.resolve("issuer-ca.pem")), null, null));
+
+    com.nimbusds.jose.jwk.JWKSet keys =
+        cache.keys("https://127.0.0.1:" + server.getAddress().getPort() + "/jwks.json", Duration.ofSeconds(20));
+
+    assertThat(keys).isNotNull();
+    assertThat(keys.getKeyByKeyId("k1")).isNotNull();
+    assertThat(cache.httpClient().sslContext().getProvider().getName()).isEqualTo("BCJSSE");
+  }
+
+  @Test
   void anHttpsProviderIsCalledWithMutualTlsOnBcjsse() throws Exception {
     TestCa providerCa = TestCa.create("provider.test");
     TestCa meshguardCa = TestCa.create("cluster.local");

@@ -68,6 +68,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class JwtAuthenticationTest {
 
+  /** The JWKS endpoints here are plain http; the TLS of https ones is {@link JwksCacheTlsTest}'s. */
+  static dev.meshguard.core.tls.ClientTls jwksTls() throws dev.meshguard.core.config.ConfigException {
+    return dev.meshguard.core.tls.ClientTls.load(
+        dev.meshguard.core.crypto.Crypto.install(dev.meshguard.core.crypto.CryptoMode.DEFAULT), "t", null, null, null);
+  }
+
   static final String ISSUER = "https://issuer.example";
   static final String HEADER_ISSUER = "https://header.example";
   static final String PARAM_ISSUER = "https://param.example";
@@ -150,7 +156,7 @@ class JwtAuthenticationTest {
     // here waits for this timeout (the slow-server test sets its own).
     JwtOptions jwt = JwtOptions.DEFAULTS.withJwksTimeout(Duration.ofSeconds(20));
     service = new AuthzService(AuthzOptions.DEFAULTS, () -> live, clock, new AuthzMetrics(registry), audited::add,
-        AuthzService.CustomProviders.UNAVAILABLE, jwt);
+        AuthzService.CustomProviders.UNAVAILABLE, jwt, jwksTls());
   }
 
   @AfterEach
@@ -519,7 +525,7 @@ class JwtAuthenticationTest {
     AuthzService.Live live = new AuthzService.Live(snapshot, null, null);
     AuthzService slow = new AuthzService(AuthzOptions.DEFAULTS, () -> live, clock, new AuthzMetrics(registry),
         audited::add, AuthzService.CustomProviders.UNAVAILABLE,
-        JwtOptions.DEFAULTS.withJwksTimeout(Duration.ofMillis(300)));
+        JwtOptions.DEFAULTS.withJwksTimeout(Duration.ofMillis(300)), jwksTls());
     try {
       long start = System.nanoTime();
       CheckResponse r = slow.decide(bearer("/orders/1", token));

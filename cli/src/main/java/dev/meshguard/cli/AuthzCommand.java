@@ -104,7 +104,7 @@ final class AuthzCommand implements Callable<Integer> {
   private void start(ServerRuntime runtime, AuthzServerConfig config, Crypto crypto)
       throws IOException, ConfigException {
     PrintWriter out = spec.commandLine().getOut();
-    ServerRuntime.Common common = runtime.startCommon("authz", config.admin(), config.audit(), crypto.isFips());
+    ServerRuntime.Common common = runtime.startCommon("authz", config.admin(), config.audit(), crypto);
     Clock clock = common.clock();
     AuthzServer server = AuthzServers.start(config.authz(), crypto, clock, common.metrics(), common.audit(),
         config.audit(), runtime::started);

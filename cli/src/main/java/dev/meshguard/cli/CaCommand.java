@@ -113,7 +113,7 @@ final class CaCommand implements Callable<Integer> {
 
   private void start(ServerRuntime runtime, CaServerConfig config, Crypto crypto) throws IOException, ConfigException {
     PrintWriter out = spec.commandLine().getOut();
-    ServerRuntime.Common common = runtime.startCommon("ca", config.admin(), config.audit(), crypto.isFips());
+    ServerRuntime.Common common = runtime.startCommon("ca", config.admin(), config.audit(), crypto);
     Clock clock = common.clock();
     CaServer server = CaServers.start(config.ca(), config.workloadApi(), crypto, clock, common.metrics().registry(),
         common.audit(), config.audit(), runtime::started);

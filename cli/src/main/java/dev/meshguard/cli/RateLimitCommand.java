@@ -114,7 +114,7 @@ final class RateLimitCommand implements Callable<Integer> {
   private void start(ServerRuntime runtime, RateLimitServerConfig config, Crypto crypto)
       throws IOException, ConfigException {
     PrintWriter out = spec.commandLine().getOut();
-    ServerRuntime.Common common = runtime.startCommon("ratelimit", config.admin(), config.audit(), crypto.isFips());
+    ServerRuntime.Common common = runtime.startCommon("ratelimit", config.admin(), config.audit(), crypto);
     Clock clock = common.clock();
     RateLimitServer server = RateLimits.start(config.ratelimit(), crypto, clock, common.metrics(), common.audit(),
         config.audit(), runtime::started);

@@ -8,6 +8,7 @@ import dev.meshguard.core.admin.AdminServer;
 import dev.meshguard.core.admin.ComponentStatus;
 import dev.meshguard.core.admin.Metrics;
 import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.time.Clock;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -75,12 +76,13 @@ final class ServerRuntime {
    * {@code /status}. Sinks start before the log and so close after it: its last checkpoint is
    * shipped too.
    */
-  Common startCommon(String processName, AdminOptions adminOptions, AuditConfig auditConfig, boolean fips)
-      throws IOException {
+  Common startCommon(String processName, AdminOptions adminOptions, AuditConfig auditConfig, Crypto crypto)
+      throws IOException, ConfigException {
+    boolean fips = crypto.isFips();
     Clock clock = Clock.SYSTEM;
     Metrics metrics = started(Metrics.create());
     AuditSinks sinks = started(AuditSinks.start(auditConfig.sinks(), auditConfig.directory(), System.out, clock,
-        metrics.registry()));
+        metrics.registry(), crypto));
     AuditLog audit = started(AuditLog.open(auditConfig.toOptions(), clock, metrics.registry()));
     AdminServer admin = started(AdminServer.start(adminOptions, metrics, processName, fips, clock));
     String auditDir = auditConfig.directory().toAbsolutePath().normalize().toString();

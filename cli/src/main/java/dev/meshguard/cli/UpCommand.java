@@ -47,7 +47,7 @@ final class UpCommand implements Callable<Integer> {
 
   private void start(ServerRuntime runtime, UpConfig config, Crypto crypto) throws IOException, ConfigException {
     PrintWriter out = spec.commandLine().getOut();
-    ServerRuntime.Common common = runtime.startCommon("up", config.admin(), config.audit(), crypto.isFips());
+    ServerRuntime.Common common = runtime.startCommon("up", config.admin(), config.audit(), crypto);
     Clock clock = common.clock();
     common.audit().append(new AuditEvent(clock.now(), EventIds.next(clock), "meshguard", "start", "started", null,
         null, null, "meshguard " + Version.current() + " up; admin " + common.admin().endpoint(), 0),

@@ -1,6 +1,9 @@
 package dev.meshguard.audit.sink;
 
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.ClientTls;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,9 +28,17 @@ public final class AuditSinks implements AutoCloseable {
     this.http = http;
   }
 
-  /** Starts the sinks {@code config} enables for the log in {@code directory}. */
+  /** The setting named in errors about the HTTP sink's TLS. */
+  static final String HTTP_TLS_SETTING = "audit.sinks.http";
+
+  /**
+   * Starts the sinks {@code config} enables for the log in {@code directory}.
+   *
+   * @param crypto the provider of the HTTP sink's TLS to an {@code https} collector (trusting the
+   *     JVM's default trust store)
+   */
   public static AuditSinks start(AuditSinksConfig config, Path directory, PrintStream stdout, Clock clock,
-      MeterRegistry registry) throws IOException {
+      MeterRegistry registry, Crypto crypto) throws IOException, ConfigException {
     List<AutoCloseable> running = new ArrayList<>();
     HttpSink http = null;
     try {
@@ -39,7 +50,8 @@ public final class AuditSinks implements AutoCloseable {
             .register(registry);
       }
       if (config.http().enabled()) {
-        http = HttpSink.create(config.http().toOptions(directory), clock);
+        http = HttpSink.create(config.http().toOptions(directory), clock,
+            ClientTls.load(crypto, HTTP_TLS_SETTING, null, null, null));
         http.start();
         running.add(http);
         FunctionCounter.builder("meshguard_audit_sink_events", http, HttpSink::eventsSent).tag("sink", "http")
@@ -51,7 +63,7 @@ public final class AuditSinks implements AutoCloseable {
         Gauge.builder("meshguard_audit_sink_lag_events", http, HttpSink::lag).tag("sink", "http")
             .description("events on disk not yet acknowledged by the collector").register(registry);
       }
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | ConfigException | RuntimeException e) {
       new AuditSinks(running, http).close();
       throw e;
     }

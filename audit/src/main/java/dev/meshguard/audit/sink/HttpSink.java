@@ -1,6 +1,10 @@
 package dev.meshguard.audit.sink;
 
+import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.crypto.CryptoMode;
 import dev.meshguard.core.time.Clock;
+import dev.meshguard.core.tls.ClientTls;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -85,7 +89,8 @@ public final class HttpSink implements AutoCloseable {
   private int failureStreak;
   private boolean logErrorReported;
 
-  private HttpSink(HttpSinkOptions options, Clock clock, DoubleSupplier random) {
+  private HttpSink(HttpSinkOptions options, Clock clock, DoubleSupplier random, ClientTls tls)
+      throws ConfigException {
     this.options = options;
     this.clock = clock;
     this.random = random;
@@ -95,21 +100,37 @@ public final class HttpSink implements AutoCloseable {
         // HTTP/1.1 keeps plain-text collectors simple (no h2c upgrade); https still negotiates by ALPN.
         .version(HttpClient.Version.HTTP_1_1)
         .followRedirects(HttpClient.Redirect.NEVER)
+        .sslContext(tls.sslContext())
+        .sslParameters(tls.sslParameters())
         .build();
     this.thread = Thread.ofPlatform().name("meshguard-audit-http-sink").daemon(true).unstarted(this::run);
   }
 
-  /** A sink that is not running yet; {@link #start} starts it. */
-  public static HttpSink create(HttpSinkOptions options, Clock clock) {
-    return create(options, clock, () -> ThreadLocalRandom.current().nextDouble());
+  /**
+   * A sink that is not running yet; {@link #start} starts it.
+   *
+   * @param tls the TLS of an {@code https} collector: the server's {@code Crypto} (BCJSSE in FIPS
+   *     mode) and the CAs the collector must chain to
+   * @throws ConfigException when the provider cannot build a TLS context from {@code tls}
+   */
+  public static HttpSink create(HttpSinkOptions options, Clock clock, ClientTls tls) throws ConfigException {
+    return create(options, clock, tls, () -> ThreadLocalRandom.current().nextDouble());
   }
 
-  /** As {@link #create(HttpSinkOptions, Clock)}, with the jitter's random source injected. */
-  static HttpSink create(HttpSinkOptions options, Clock clock, DoubleSupplier random) {
+  /** As {@link #create(HttpSinkOptions, Clock, ClientTls)} in default mode, trusting the JVM's trust store. */
+  static HttpSink create(HttpSinkOptions options, Clock clock) throws ConfigException {
+    return create(options, clock, ClientTls.load(Crypto.install(CryptoMode.DEFAULT), AuditSinks.HTTP_TLS_SETTING,
+        null, null, null));
+  }
+
+  /** As {@link #create(HttpSinkOptions, Clock, ClientTls)}, with the jitter's random source injected. */
+  static HttpSink create(HttpSinkOptions options, Clock clock, ClientTls tls, DoubleSupplier random)
+      throws ConfigException {
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(tls, "tls");
     Objects.requireNonNull(random, "random");
-    return new HttpSink(options, clock, random);
+    return new HttpSink(options, clock, random, tls);
   }
 
   /**
@@ -171,6 +192,14 @@ public final class HttpSink implements AutoCloseable {
       }
     }
     client.shutdownNow();
+  }
+
+  /**
+   * The client of the POSTs. Its {@code sslContext()} shows the provider (the JDK client wraps the
+   * handshake's session, hiding the provider's own session class).
+   */
+  HttpClient httpClient() {
+    return client;
   }
 
   /** Batches the collector acknowledged (2xx) since start. */

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -17,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLContext;
 
 /**
  * A real HTTP collector on 127.0.0.1: records every batch it accepts (2xx), answers with a chosen
@@ -44,22 +47,33 @@ final class Collector implements AutoCloseable {
   private final List<Batch> accepted = new CopyOnWriteArrayList<>();
   private final AtomicInteger refusedRequests = new AtomicInteger();
   private final int port;
+  private final String scheme;
   private HttpServer server;
 
-  private Collector(HttpServer server) {
+  private Collector(HttpServer server, String scheme) {
     this.server = server;
     this.port = server.getAddress().getPort();
+    this.scheme = scheme;
   }
 
   static Collector start() throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    Collector collector = new Collector(server);
+    Collector collector = new Collector(server, "http");
+    collector.serve(server);
+    return collector;
+  }
+
+  /** A collector over TLS of {@code context} (it does not {@link #comeBack}: that listens in plain text). */
+  static Collector startHttps(SSLContext context) throws IOException {
+    HttpsServer server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.setHttpsConfigurator(new HttpsConfigurator(context));
+    Collector collector = new Collector(server, "https");
     collector.serve(server);
     return collector;
   }
 
   URI uri() {
-    return URI.create("http://127.0.0.1:" + port + "/v1/audit");
+    return URI.create(scheme + "://127.0.0.1:" + port + "/v1/audit");
   }
 
   void answer(Mode newMode) {
