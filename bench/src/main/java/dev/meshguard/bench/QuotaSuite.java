@@ -273,15 +273,7 @@ final class QuotaSuite implements Suite {
   }
 
   private static double scriptCallsPer(RedisURI uri, RateLimitEngine engine, List<Descriptor> descriptors, int n) {
-    RedisClient client = RedisClient.create(uri);
-    try (StatefulRedisConnection<String, String> connection = client.connect()) {
-      long before = scriptCalls(connection.sync().info("commandstats"));
-      loop(engine, descriptors, n);
-      long after = scriptCalls(connection.sync().info("commandstats"));
-      return (double) (after - before) / n;
-    } finally {
-      client.shutdown();
-    }
+    return commandstatsPer(uri, engine, descriptors, n, QuotaSuite::scriptCalls);
   }
 
   private static final Pattern SCRIPT_USEC =
@@ -293,11 +285,17 @@ final class QuotaSuite implements Suite {
    * Redis's work rather than the client's or the network's. A diagnostic, not a goal.
    */
   private static double scriptMicrosPer(RedisURI uri, RateLimitEngine engine, List<Descriptor> descriptors, int n) {
+    return commandstatsPer(uri, engine, descriptors, n, QuotaSuite::scriptMicros);
+  }
+
+  /** How much a figure read from {@code INFO commandstats} grows per request over {@code n} requests. */
+  private static double commandstatsPer(RedisURI uri, RateLimitEngine engine, List<Descriptor> descriptors, int n,
+      java.util.function.ToLongFunction<String> figure) {
     RedisClient client = RedisClient.create(uri);
     try (StatefulRedisConnection<String, String> connection = client.connect()) {
-      long before = scriptMicros(connection.sync().info("commandstats"));
+      long before = figure.applyAsLong(connection.sync().info("commandstats"));
       loop(engine, descriptors, n);
-      long after = scriptMicros(connection.sync().info("commandstats"));
+      long after = figure.applyAsLong(connection.sync().info("commandstats"));
       return (double) (after - before) / n;
     } finally {
       client.shutdown();
