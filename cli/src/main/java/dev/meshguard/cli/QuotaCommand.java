@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -282,6 +283,23 @@ final class QuotaCommand implements Runnable {
     void printJson(PrintWriter out, JsonNode node) throws IOException {
       out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node));
     }
+
+    /**
+     * Prints an accepted answer's body as JSON ({@code --format json}) or as the table
+     * {@code table} makes of it; else prints the refusal.
+     */
+    int show(PrintWriter out, Answer answer, String format, Function<JsonNode, List<String[]>> table)
+        throws IOException {
+      if (!answer.ok()) {
+        return refused(answer);
+      }
+      if (format.equals("json")) {
+        printJson(out, answer.body());
+      } else {
+        Tables.print(out, table.apply(answer.body()));
+      }
+      return 0;
+    }
   }
 
   @Command(name = "set", mixinStandardHelpOptions = true,
@@ -410,26 +428,18 @@ final class QuotaCommand implements Runnable {
     @Override
     int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException {
       checkFormat(format);
-      Answer answer = api.list(above);
-      if (!answer.ok()) {
-        return refused(answer);
-      }
-      if (format.equals("json")) {
-        printJson(out, answer.body());
-        return 0;
-      }
-      List<String[]> rows = new ArrayList<>();
-      if (above == null) {
+      return show(out, api.list(above), format, body -> {
+        if (above != null) {
+          return usageRows(body.path("tenants"));
+        }
+        List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"TENANT", "MANAGED BY", "LIMITS"});
-        for (JsonNode t : answer.body().path("tenants")) {
+        for (JsonNode t : body.path("tenants")) {
           rows.add(new String[] {t.path("tenant").asText(), t.path("managed_by").asText(),
               t.path("unlimited").asBoolean() ? "unlimited" : t.path("limits").asText()});
         }
-      } else {
-        usageRows(rows, answer.body().path("tenants"));
-      }
-      Tables.print(out, rows);
-      return 0;
+        return rows;
+      });
     }
   }
 
@@ -445,18 +455,7 @@ final class QuotaCommand implements Runnable {
     @Override
     int run(PrintWriter out, QuotaClients.Client api) throws LocalError, IOException {
       checkFormat(format);
-      Answer answer = api.usage(tenant);
-      if (!answer.ok()) {
-        return refused(answer);
-      }
-      if (format.equals("json")) {
-        printJson(out, answer.body());
-        return 0;
-      }
-      List<String[]> rows = new ArrayList<>();
-      usageRows(rows, JSON.createArrayNode().add(answer.body()));
-      Tables.print(out, rows);
-      return 0;
+      return show(out, api.usage(tenant), format, body -> usageRows(JSON.createArrayNode().add(body)));
     }
   }
 
@@ -466,7 +465,8 @@ final class QuotaCommand implements Runnable {
     }
   }
 
-  static void usageRows(List<String[]> rows, JsonNode tenants) {
+  static List<String[]> usageRows(JsonNode tenants) {
+    List<String[]> rows = new ArrayList<>();
     rows.add(new String[] {"TENANT", "LIMIT", "USED", "REMAINING", "PERCENT", "RESETS AT"});
     for (JsonNode t : tenants) {
       for (JsonNode l : t.path("limits")) {
@@ -475,6 +475,7 @@ final class QuotaCommand implements Runnable {
             String.format(Locale.ROOT, "%.1f%%", l.path("percent").asDouble()), l.path("resets_at").asText()});
       }
     }
+    return rows;
   }
 
   @Command(name = "reset", mixinStandardHelpOptions = true,
