@@ -95,41 +95,37 @@ public final class RedisStore implements CounterStore {
 
   private static final System.Logger LOG = System.getLogger(RedisStore.class.getName());
 
-  /** The Lua script ({@code ratelimit.lua} next to this class). */
-  static final String SCRIPT = loadScript("ratelimit.lua");
-  /** The tenant quota script ({@code quota.lua}); see {@link QuotaCounters}. */
-  static final String QUOTA_SCRIPT = loadScript("quota.lua");
   /**
-   * Both in one script, for a single server (standalone or Sentinel): each of the two runs as a
-   * local function of its own, on its part of KEYS and ARGV. KEYS: the descriptor counters' keys,
-   * then the quota's. ARGV: the number of descriptor keys, the number of {@code ratelimit.lua}'s
-   * arguments, those arguments, then {@code quota.lua}'s. Returns {@code ratelimit.lua}'s values
-   * followed by {@code quota.lua}'s. Built from the two files, so the algorithms exist once.
+   * The scripts are built from three files next to this class: {@code common.lua} (integer
+   * helpers), {@code ratelimit.lua} (the twin of {@link Algorithms}) and {@code quota.lua} (see
+   * {@link QuotaCounters}), each file a local function on its part of KEYS and ARGV, so every
+   * algorithm exists once however the scripts combine them.
    */
-  static final String COMBINED_SCRIPT = """
-      -- meshguard rate limit and tenant quota in one call: ratelimit.lua, then quota.lua (see RedisStore).
-      local function ratelimit(KEYS, ARGV)
-      --[[ratelimit.lua]]
-      end
-      local function quota(KEYS, ARGV)
-      --[[quota.lua]]
-      end
-      local nkeys, nargs = tonumber(ARGV[1]), tonumber(ARGV[2])
-      local rkeys, rargs, qkeys, qargs = {}, {}, {}, {}
-      for i = 1, nkeys do rkeys[i] = KEYS[i] end
-      for i = nkeys + 1, #KEYS do qkeys[i - nkeys] = KEYS[i] end
-      for i = 1, nargs do rargs[i] = ARGV[i + 2] end
-      for i = nargs + 3, #ARGV do qargs[i - nargs - 2] = ARGV[i] end
-      local out = ratelimit(rkeys, rargs)
-      local q = quota(qkeys, qargs)
-      for i = 1, #q do out[#out + 1] = q[i] end
-      return out
-      """.replace("--[[ratelimit.lua]]", SCRIPT).replace("--[[quota.lua]]", QUOTA_SCRIPT);
+  private static final String COMMON = loadScript("common.lua");
+  private static final String RATELIMIT = loadScript("ratelimit.lua");
+  private static final String QUOTA = loadScript("quota.lua");
+
+  /** The descriptors' counters: {@code ratelimit.lua} on all of KEYS and ARGV. */
+  static final String SCRIPT = COMMON + RATELIMIT + "return ratelimit({}, 1, 1, #ARGV)\n";
+  /** A tenant's quota counters: {@code quota.lua} on all of KEYS and ARGV. */
+  static final String QUOTA_SCRIPT = COMMON + QUOTA + "return quota({}, 1, 1, #ARGV)\n";
+  /**
+   * Both in one call, for a single server (standalone or Sentinel). KEYS: the descriptor counters'
+   * keys, then the quota's. ARGV: the number of descriptor keys, the number of {@code ratelimit.lua}'s
+   * arguments, those arguments, then {@code quota.lua}'s. Returns {@code ratelimit.lua}'s values
+   * followed by {@code quota.lua}'s.
+   */
+  static final String COMBINED_SCRIPT = COMMON + RATELIMIT + QUOTA + """
+      local out = ratelimit({}, 1, 3, 2 + ARGV[2])
+      return quota(out, 1 + ARGV[1], 3 + ARGV[2], #ARGV)
+      """;
 
   private static final Duration RECONNECT_MIN = Duration.ofMillis(10);
   private static final Duration RECONNECT_MAX = Duration.ofSeconds(1);
   private static final Duration FIRST_CONNECT_RETRY = Duration.ofSeconds(1);
   private static final int VALUES_PER_HIT = 6;
+  /** {@code quota.lua}'s arguments per limit. */
+  private static final int VALUES_PER_LIMIT = 5;
   private static final int RESULTS_PER_HIT = 5;
   private static final int WARM_UP_CALLS = 20;
   /** Tenants whose quota counter names are kept (a few hundred bytes each); see {@link QuotaCounters.NameCache}. */
@@ -588,7 +584,7 @@ public final class RedisStore implements CounterStore {
     }
     String[] keyArray = new String[keyCount];
     int descriptorArgs = 2 + group.length * VALUES_PER_HIT;
-    String[] args = new String[2 + descriptorArgs + 1 + slots.length * VALUES_PER_HIT];
+    String[] args = new String[2 + descriptorArgs + 1 + slots.length * VALUES_PER_LIMIT];
     args[0] = Integer.toString(descriptorKeys);
     args[1] = Integer.toString(descriptorArgs);
     int k = descriptorArgs(group, hitKeys, hitArgs, now, jitter, keyArray, 0, args, 2);
@@ -603,7 +599,7 @@ public final class RedisStore implements CounterStore {
       keyCount += slot.keys().length;
     }
     String[] keyArray = new String[keyCount];
-    String[] args = new String[1 + slots.length * VALUES_PER_HIT];
+    String[] args = new String[1 + slots.length * VALUES_PER_LIMIT];
     quotaArgs(slots, hits, keyArray, 0, args, 0);
     return evalsha(commands, quotaSha, QUOTA_SCRIPT, keyArray, args);
   }
@@ -615,12 +611,14 @@ public final class RedisStore implements CounterStore {
       for (String key : slot.keys()) {
         keys[k++] = key;
       }
-      args[a++] = slot.kind() == QuotaCounters.Kind.PERIOD ? "p" : "s";
-      args[a++] = Long.toString(slot.limit().amount());
+      boolean sliding = slot.kind() == QuotaCounters.Kind.SLIDING;
+      args[a++] = sliding ? "s" : "p";
+      // The room (the most usage before the request that admits it) and the window's weight are
+      // computed here rather than in Lua, where parsing and arithmetic cost more (see quota.lua).
+      args[a++] = slot.limit().hard() ? Long.toString(slot.limit().amount() - hits) : "-";
       args[a++] = slot.limit().hard() ? "1" : "0";
-      args[a++] = Long.toString(slot.ttlMillis());
-      args[a++] = Long.toString(slot.windowMillis());
-      args[a++] = Long.toString(slot.elapsedMillis());
+      args[a++] = Long.toString(Math.max(slot.ttlMillis(), 1));
+      args[a++] = sliding ? Long.toString(Algorithms.weight(slot.elapsedMillis(), slot.windowMillis())) : "0";
     }
   }
 
