@@ -155,10 +155,8 @@ public record AuthzOptions(
   /** How often a bundle URL is asked whether it changed (a conditional GET, cheap when it did not). */
   public static final Duration DEFAULT_BUNDLE_POLL_INTERVAL = Duration.ofSeconds(30);
 
-  public static final AuthzOptions DEFAULTS = new AuthzOptions(List.of(DEFAULT_POLICIES), null, DEFAULT_HOST,
-      DEFAULT_PORT, DEFAULT_HTTP_PORT, DEFAULT_RELOAD_INTERVAL, null, "", DEFAULT_DENY_STATUS, DEFAULT_DENY_BODY,
-      false, Map.of(), List.of(), Map.of(), 0.0, null, InputLimits.DEFAULTS, null, false, DEFAULT_HTTP_PATH_PREFIX, "",
-      false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL, null, false, null, Map.of());
+  /** Every setting at its default; {@link #builder()} starts from these. */
+  public static final AuthzOptions DEFAULTS = new Builder().build();
 
   public AuthzOptions {
     policies = List.copyOf(policies);
@@ -223,180 +221,255 @@ public record AuthzOptions(
     }
   }
 
-  /** Options without a policy bundle (policies from {@link #policies()}). */
-  public AuthzOptions(List<Path> policies, Path meshConfig, String host, int port, int httpPort,
-      Duration reloadInterval, Path workloadRegistry, String defaultNamespace, int denyStatus, String denyBody,
-      boolean failOpen, Map<String, String> headersToAdd, List<String> headersToRemove, Map<String, String> metadata,
-      double auditAllowSampleRate, Path trustBundle, InputLimits limits, DecisionTls tls,
-      boolean startWithoutPolicies) {
-    this(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry, defaultNamespace, denyStatus,
-        denyBody, failOpen, headersToAdd, headersToRemove, metadata, auditAllowSampleRate, trustBundle, limits, tls,
-        startWithoutPolicies, DEFAULT_HTTP_PATH_PREFIX, "", false, false, null, null, DEFAULT_BUNDLE_POLL_INTERVAL,
-        null, false, null, Map.of());
+  /** A builder holding the defaults ({@link #DEFAULTS}). */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder holding these options, to change some of them. */
+  public Builder toBuilder() {
+    return new Builder(this);
   }
 
   /**
-   * Policies from a signed bundle instead of {@link #policies()}.
-   *
-   * @param location a bundle directory, a ZIP file of one, or an {@code https://} URL of the ZIP
-   * @param key the public key bundles must be signed with
-   * @param pollInterval how often a URL is polled
-   * @param ca CAs the URL's server certificate must chain to; null: the JDK's default trust store
-   * @param allowHttp accept an {@code http://} URL
+   * Builds {@link AuthzOptions}; setters only record values, {@link #build()} validates them all
+   * (the record's constructor, which the config file goes through too). A setter's meaning is
+   * that of the record component of the same name.
    */
-  public AuthzOptions withBundle(String location, Path key, Duration pollInterval, Path ca, boolean allowHttp) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, httpPathPrefix, httpIdentityHeader,
-        trustXfcc, httpWorkloadHeaders, location, key, pollInterval, ca, allowHttp, jwt, customProviderTls);
-  }
+  public static final class Builder {
+    private List<Path> policies = List.of(DEFAULT_POLICIES);
+    private Path meshConfig;
+    private String host = DEFAULT_HOST;
+    private int port = DEFAULT_PORT;
+    private int httpPort = DEFAULT_HTTP_PORT;
+    private Duration reloadInterval = DEFAULT_RELOAD_INTERVAL;
+    private Path workloadRegistry;
+    private String defaultNamespace = "";
+    private int denyStatus = DEFAULT_DENY_STATUS;
+    private String denyBody = DEFAULT_DENY_BODY;
+    private boolean failOpen;
+    private Map<String, String> headersToAdd = Map.of();
+    private List<String> headersToRemove = List.of();
+    private Map<String, String> metadata = Map.of();
+    private double auditAllowSampleRate;
+    private Path trustBundle;
+    private InputLimits limits = InputLimits.DEFAULTS;
+    private DecisionTls tls;
+    private boolean startWithoutPolicies;
+    private String httpPathPrefix = DEFAULT_HTTP_PATH_PREFIX;
+    private String httpIdentityHeader = "";
+    private boolean trustXfcc;
+    private boolean httpWorkloadHeaders;
+    private String bundle;
+    private Path bundleKey;
+    private Duration bundlePollInterval = DEFAULT_BUNDLE_POLL_INTERVAL;
+    private Path bundleCa;
+    private boolean bundleAllowHttp;
+    private JwtOptions jwt;
+    private Map<String, ProviderTls> customProviderTls = Map.of();
 
-  public AuthzOptions withJwt(JwtOptions newJwt) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, newJwt, customProviderTls);
-  }
+    private Builder() {}
 
-  public AuthzOptions withPolicies(List<Path> paths) {
-    return new AuthzOptions(paths, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    private Builder(AuthzOptions o) {
+      policies = o.policies;
+      meshConfig = o.meshConfig;
+      host = o.host;
+      port = o.port;
+      httpPort = o.httpPort;
+      reloadInterval = o.reloadInterval;
+      workloadRegistry = o.workloadRegistry;
+      defaultNamespace = o.defaultNamespace;
+      denyStatus = o.denyStatus;
+      denyBody = o.denyBody;
+      failOpen = o.failOpen;
+      headersToAdd = o.headersToAdd;
+      headersToRemove = o.headersToRemove;
+      metadata = o.metadata;
+      auditAllowSampleRate = o.auditAllowSampleRate;
+      trustBundle = o.trustBundle;
+      limits = o.limits;
+      tls = o.tls;
+      startWithoutPolicies = o.startWithoutPolicies;
+      httpPathPrefix = o.httpPathPrefix;
+      httpIdentityHeader = o.httpIdentityHeader;
+      trustXfcc = o.trustXfcc;
+      httpWorkloadHeaders = o.httpWorkloadHeaders;
+      bundle = o.bundle;
+      bundleKey = o.bundleKey;
+      bundlePollInterval = o.bundlePollInterval;
+      bundleCa = o.bundleCa;
+      bundleAllowHttp = o.bundleAllowHttp;
+      jwt = o.jwt;
+      customProviderTls = o.customProviderTls;
+    }
 
-  public AuthzOptions withPort(int newPort) {
-    return new AuthzOptions(policies, meshConfig, host, newPort, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder policies(List<Path> value) {
+      policies = value;
+      return this;
+    }
 
-  /** @param newPort 0 picks a free port, {@link #HTTP_DISABLED} turns the HTTP service mode off */
-  public AuthzOptions withHttpPort(int newPort) {
-    return new AuthzOptions(policies, meshConfig, host, port, newPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder meshConfig(Path value) {
+      meshConfig = value;
+      return this;
+    }
 
-  /** The HTTP service mode's request translation: path prefix and which identity headers are trusted. */
-  public AuthzOptions withHttpMode(String pathPrefix, String identityHeader, boolean trustForwardedClientCert) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, pathPrefix, identityHeader,
-        trustForwardedClientCert, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder host(String value) {
+      host = value;
+      return this;
+    }
 
-  /** Whether the HTTP service mode reads the workload from {@code x-meshguard-namespace}/{@code -labels}. */
-  public AuthzOptions withHttpWorkloadHeaders(boolean trusted) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, trusted,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    /** @param value 0 picks a free port */
+    public Builder port(int value) {
+      port = value;
+      return this;
+    }
 
-  public AuthzOptions withDefaultNamespace(String namespace) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        namespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    /** @param value 0 picks a free port, {@link #HTTP_DISABLED} turns the HTTP service mode off */
+    public Builder httpPort(int value) {
+      httpPort = value;
+      return this;
+    }
 
-  public AuthzOptions withMeshConfig(Path file) {
-    return new AuthzOptions(policies, file, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder reloadInterval(Duration value) {
+      reloadInterval = value;
+      return this;
+    }
 
-  public AuthzOptions withWorkloadRegistry(Path file) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, file,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder workloadRegistry(Path value) {
+      workloadRegistry = value;
+      return this;
+    }
 
-  public AuthzOptions withResponses(Map<String, String> add, List<String> remove, Map<String, String> meta) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, add, remove, meta,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder defaultNamespace(String value) {
+      defaultNamespace = value;
+      return this;
+    }
 
-  public AuthzOptions withAuditAllowSampleRate(double rate) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        rate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder denyStatus(int value) {
+      denyStatus = value;
+      return this;
+    }
 
-  public AuthzOptions withTrustBundle(Path file) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, file, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder denyBody(String value) {
+      denyBody = value;
+      return this;
+    }
 
-  public AuthzOptions withLimits(InputLimits newLimits) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, newLimits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder failOpen(boolean value) {
+      failOpen = value;
+      return this;
+    }
 
-  public AuthzOptions withTls(DecisionTls newTls) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, newTls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder headersToAdd(Map<String, String> value) {
+      headersToAdd = value;
+      return this;
+    }
 
-  public AuthzOptions withFailOpen(boolean open) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, open, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder headersToRemove(List<String> value) {
+      headersToRemove = value;
+      return this;
+    }
 
-  public AuthzOptions withStartWithoutPolicies(boolean start) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, start, httpPathPrefix, httpIdentityHeader, trustXfcc,
-        httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
-  }
+    public Builder metadata(Map<String, String> value) {
+      metadata = value;
+      return this;
+    }
 
-  /** TLS to the CUSTOM providers, by provider name ({@link ProviderTls}); providers not named stay plaintext. */
-  public AuthzOptions withCustomProviderTls(Map<String, ProviderTls> providerTls) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, providerTls);
-  }
+    public Builder auditAllowSampleRate(double value) {
+      auditAllowSampleRate = value;
+      return this;
+    }
 
-  public AuthzOptions withReloadInterval(Duration interval) {
-    return new AuthzOptions(policies, meshConfig, host, port, httpPort, interval, workloadRegistry,
-        defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
-        auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies,
-        httpPathPrefix, httpIdentityHeader, trustXfcc, httpWorkloadHeaders,
-        bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt, customProviderTls);
+    public Builder trustBundle(Path value) {
+      trustBundle = value;
+      return this;
+    }
+
+    public Builder limits(InputLimits value) {
+      limits = value;
+      return this;
+    }
+
+    public Builder tls(DecisionTls value) {
+      tls = value;
+      return this;
+    }
+
+    public Builder startWithoutPolicies(boolean value) {
+      startWithoutPolicies = value;
+      return this;
+    }
+
+    public Builder httpPathPrefix(String value) {
+      httpPathPrefix = value;
+      return this;
+    }
+
+    public Builder httpIdentityHeader(String value) {
+      httpIdentityHeader = value;
+      return this;
+    }
+
+    public Builder trustXfcc(boolean value) {
+      trustXfcc = value;
+      return this;
+    }
+
+    public Builder httpWorkloadHeaders(boolean value) {
+      httpWorkloadHeaders = value;
+      return this;
+    }
+
+    /** @param value a bundle directory, a ZIP file of one, or an {@code https://} URL of the ZIP; null for none */
+    public Builder bundle(String value) {
+      bundle = value;
+      return this;
+    }
+
+    public Builder bundleKey(Path value) {
+      bundleKey = value;
+      return this;
+    }
+
+    public Builder bundlePollInterval(Duration value) {
+      bundlePollInterval = value;
+      return this;
+    }
+
+    public Builder bundleCa(Path value) {
+      bundleCa = value;
+      return this;
+    }
+
+    public Builder bundleAllowHttp(boolean value) {
+      bundleAllowHttp = value;
+      return this;
+    }
+
+    public Builder jwt(JwtOptions value) {
+      jwt = value;
+      return this;
+    }
+
+    /** TLS to the CUSTOM providers, by provider name ({@link ProviderTls}); providers not named stay plaintext. */
+    public Builder customProviderTls(Map<String, ProviderTls> value) {
+      customProviderTls = value;
+      return this;
+    }
+
+    /**
+     * The options, validated.
+     *
+     * @throws IllegalArgumentException when a value is out of range or malformed (naming it)
+     * @throws NullPointerException when a required value is null
+     */
+    public AuthzOptions build() {
+      return new AuthzOptions(policies, meshConfig, host, port, httpPort, reloadInterval, workloadRegistry,
+          defaultNamespace, denyStatus, denyBody, failOpen, headersToAdd, headersToRemove, metadata,
+          auditAllowSampleRate, trustBundle, limits, tls, startWithoutPolicies, httpPathPrefix, httpIdentityHeader,
+          trustXfcc, httpWorkloadHeaders, bundle, bundleKey, bundlePollInterval, bundleCa, bundleAllowHttp, jwt,
+          customProviderTls);
+    }
   }
 
   /**

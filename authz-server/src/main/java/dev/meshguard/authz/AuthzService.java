@@ -332,7 +332,7 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
         new AuditEvent.Subject(emptyToNull(a.getSource().getPrincipal()), null,
             emptyToNull(a.getSource().getAddress().getSocketAddress().getAddress())),
         http ? new AuditEvent.AuditObject(null, cut(h.getHost()), cut(h.getMethod()),
-            cut(JwtAuthenticator.redactTokens(h.getPath())), null, null,
+            cut(JwtTokenExtractor.redactTokens(h.getPath())), null, null,
             null) : null,
         null, reason, nanos / 1000));
     return bare(false, reason, decisionId, http);
@@ -461,7 +461,7 @@ final class AuthzService extends AuthorizationGrpc.AuthorizationImplBase {
         ? new AuditEvent.AuditObject(workload.toString(), null, null, null, null, null, null)
         : new AuditEvent.AuditObject(workload.toString(), cut(attributes.http().host()),
             cut(attributes.http().method()),
-            cut(JwtAuthenticator.redactTokens(attributes.http().path())), null, null, null);
+            cut(JwtTokenExtractor.redactTokens(attributes.http().path())), null, null, null);
     AuditEvent.PolicyRef ref = decision == null || decision.policy() == null
         ? new AuditEvent.PolicyRef(null, null, revision)
         : new AuditEvent.PolicyRef(decision.policy(), decision.rule() >= 0 ? Integer.toString(decision.rule()) : null,

@@ -45,9 +45,9 @@ class AuthzContractTest {
   }
 
   private static AuthzOptions withResponses() {
-    return AuthzOptions.DEFAULTS.withResponses(
-        Map.of("x-meshguard-principal", "principal", "x-meshguard-tenant", "header:x-tenant"),
-        List.of("authorization"), Map.of("tenant", "header:x-tenant"));
+    return AuthzOptions.builder()
+        .headersToAdd(Map.of("x-meshguard-principal", "principal", "x-meshguard-tenant", "header:x-tenant"))
+        .headersToRemove(List.of("authorization")).metadata(Map.of("tenant", "header:x-tenant")).build();
   }
 
 
@@ -109,9 +109,7 @@ class AuthzContractTest {
 
   @Test
   void theDenyStatusAndBodyAreConfigurable() throws Exception {
-    AuthzOptions o = AuthzOptions.DEFAULTS;
-    start(new AuthzOptions(o.policies(), null, o.host(), 0, o.httpPort(), o.reloadInterval(), null, "", 401,
-        "nope", false, Map.of(), List.of(), Map.of(), 0, null, null, null, false));
+    start(AuthzOptions.builder().port(0).denyStatus(401).denyBody("nope").build());
     CheckResponse r = fixture.stub.check(EnvoyCheckRequests.http("GET", "/admin").workload("shop", "app=orders")
         .build());
     assertThat(r.getDeniedResponse().getStatus().getCode()).isEqualTo(StatusCode.Unauthorized);
@@ -181,7 +179,7 @@ class AuthzContractTest {
           - namespace: other
             ips: ["10.9.0.0/16"]
         """);
-    start(AuthzOptions.DEFAULTS.withWorkloadRegistry(registry));
+    start(AuthzOptions.builder().workloadRegistry(registry).build());
 
     // Registry by destination.address: shop, app=orders, so the orders ALLOW policy applies.
     assertThat(check(EnvoyCheckRequests.http("GET", "/orders").principal(FRONTEND)
@@ -215,7 +213,7 @@ class AuthzContractTest {
     TestCa ca = TestCa.create("cluster.local");
     TestCa stranger = TestCa.create("cluster.local");
     Path bundle = ca.writeBundle(dir.resolve("bundle.pem"));
-    start(AuthzOptions.DEFAULTS.withTrustBundle(bundle));
+    start(AuthzOptions.builder().trustBundle(bundle).build());
     TestCert frontend = ca.leaf(FRONTEND).issue();
 
     assertThat(check(EnvoyCheckRequests.http("GET", "/orders").principal(FRONTEND)
@@ -242,7 +240,7 @@ class AuthzContractTest {
 
   @Test
   void requestsOverAnInputLimitAreDeniedWithTheLimitNamed() throws Exception {
-    start(AuthzOptions.DEFAULTS.withLimits(new AuthzOptions.InputLimits(20, 4096, 64, 16 * 1024)));
+    start(AuthzOptions.builder().limits(new AuthzOptions.InputLimits(20, 4096, 64, 16 * 1024)).build());
     EnvoyCheckRequests.Builder many = EnvoyCheckRequests.http("GET", "/orders").principal(FRONTEND)
         .workload("shop", "app=orders");
     for (int i = 0; i < 30; i++) {
@@ -278,7 +276,7 @@ class AuthzContractTest {
 
   @Test
   void allowsAreAuditedAtTheSampleRate() throws Exception {
-    start(AuthzOptions.DEFAULTS.withAuditAllowSampleRate(1.0));
+    start(AuthzOptions.builder().auditAllowSampleRate(1.0).build());
     CheckResponse r = fixture.stub.check(EnvoyCheckRequests.http("GET", "/orders").principal(FRONTEND)
         .workload("shop", "app=orders").build());
     assertThat(fixture.audited).singleElement().satisfies(e -> {
@@ -295,7 +293,7 @@ class AuthzContractTest {
     };
     for (boolean open : new boolean[] {false, true}) {
       Path d = Files.createDirectories(dir.resolve("open-" + open));
-      try (AuthzFixture f = AuthzFixture.start(d, AuthzOptions.DEFAULTS.withFailOpen(open), AuthzFixture.POLICIES,
+      try (AuthzFixture f = AuthzFixture.start(d, AuthzOptions.builder().failOpen(open).build(), AuthzFixture.POLICIES,
           broken)) {
         CheckResponse r = f.stub.check(EnvoyCheckRequests.http("GET", "/admin").workload("shop", "app=orders")
             .build());
@@ -311,8 +309,8 @@ class AuthzContractTest {
 
   @Test
   void jwtClaimsFromJwtAuthnMetadataFeedHeadersAndMetadata() throws Exception {
-    start(AuthzOptions.DEFAULTS.withResponses(Map.of("x-meshguard-tenant", "claim:org.tenant"), List.of(),
-        Map.of("tenant", "claim:org.tenant")));
+    start(AuthzOptions.builder().headersToAdd(Map.of("x-meshguard-tenant", "claim:org.tenant"))
+        .metadata(Map.of("tenant", "claim:org.tenant")).build());
     Struct payload = Struct.newBuilder()
         .putFields("iss", Value.newBuilder().setStringValue("https://issuer.example").build())
         .putFields("sub", Value.newBuilder().setStringValue("alice").build())

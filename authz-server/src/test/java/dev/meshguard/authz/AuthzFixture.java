@@ -93,7 +93,8 @@ final class AuthzFixture implements AutoCloseable {
     Path policyDir = Files.createDirectories(dir.resolve("policies"));
     Path file = policyDir.resolve("shop.yaml");
     Files.writeString(file, policies);
-    return new AuthzFixture(dir, file, options.withPolicies(List.of(policyDir)).withPort(0).withHttpPort(0), audit);
+    return new AuthzFixture(dir, file, options.toBuilder().policies(List.of(policyDir)).port(0).httpPort(0).build(),
+        audit);
   }
 
   private AuthzFixture(Path dir, Path policyFile, AuthzOptions options, DecisionAudit audit)
@@ -102,7 +103,7 @@ final class AuthzFixture implements AutoCloseable {
     this.policyFile = policyFile;
     DecisionAudit sink = audit != null ? audit : audited::add;
     // A long poll interval: tests reload with reloadIfChanged() when they mean to.
-    this.server = AuthzServer.start(options.withReloadInterval(java.time.Duration.ofHours(1)), crypto(),
+    this.server = AuthzServer.start(options.toBuilder().reloadInterval(java.time.Duration.ofHours(1)).build(), crypto(),
         Clock.SYSTEM, scheduler, registry, sink);
     this.channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     this.stub = AuthorizationGrpc.newBlockingStub(channel);

@@ -80,10 +80,10 @@ class CustomProviderBodyTest {
 
   private AuthzFixture meshguard(String name, String provider) throws Exception {
     Path home = Files.createDirectories(dir.resolve(name));
-    AuthzOptions options = AuthzOptions.DEFAULTS.withMeshConfig(Files.writeString(home.resolve("mesh.yaml"), """
+    AuthzOptions options = AuthzOptions.builder().meshConfig(Files.writeString(home.resolve("mesh.yaml"), """
         extensionProviders:
         - name: ext
-        """ + provider.indent(2)));
+        """ + provider.indent(2))).build();
     AuthzFixture f = AuthzFixture.start(home, options, CustomProviderTest.customPolicies("ext"), null);
     closing.add(f);
     return f;

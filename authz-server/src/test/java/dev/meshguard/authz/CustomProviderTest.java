@@ -76,7 +76,7 @@ class CustomProviderTest {
     Path home = Files.createDirectories(dir.resolve(name));
     AuthzOptions options = AuthzOptions.DEFAULTS;
     if (meshConfig != null) {
-      options = options.withMeshConfig(Files.writeString(home.resolve("mesh.yaml"), meshConfig));
+      options = options.toBuilder().meshConfig(Files.writeString(home.resolve("mesh.yaml"), meshConfig)).build();
     }
     AuthzFixture f = AuthzFixture.start(home, options, policies, null);
     closing.add(f);
@@ -344,8 +344,8 @@ class CustomProviderTest {
     List<String> threads = new CopyOnWriteArrayList<>();
     var scheduler = Executors.newSingleThreadScheduledExecutor();
     closing.add(scheduler::shutdownNow);
-    AuthzServer server = AuthzServer.start(AuthzOptions.DEFAULTS.withPolicies(List.of(home.resolve("p.yaml")))
-            .withMeshConfig(mesh).withPort(0).withHttpPort(0).withDefaultNamespace("shop"), AuthzFixture.crypto(),
+    AuthzServer server = AuthzServer.start(AuthzOptions.builder().policies(List.of(home.resolve("p.yaml")))
+            .meshConfig(mesh).port(0).httpPort(0).defaultNamespace("shop").build(), AuthzFixture.crypto(),
         dev.meshguard.core.time.Clock.SYSTEM, scheduler,
         new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), event -> { },
         (request, meshConfig) -> provider -> {

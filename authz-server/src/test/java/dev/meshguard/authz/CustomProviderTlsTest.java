@@ -80,9 +80,9 @@ class CustomProviderTlsTest {
 
   private AuthzFixture meshguard(String name, String meshConfig, Map<String, ProviderTls> tls) throws Exception {
     Path home = Files.createDirectories(dir.resolve(name));
-    AuthzOptions options = AuthzOptions.DEFAULTS
-        .withMeshConfig(Files.writeString(home.resolve("mesh.yaml"), meshConfig))
-        .withCustomProviderTls(tls);
+    AuthzOptions options = AuthzOptions.builder()
+        .meshConfig(Files.writeString(home.resolve("mesh.yaml"), meshConfig))
+        .customProviderTls(tls).build();
     AuthzFixture f = AuthzFixture.start(home, options, CustomProviderTest.customPolicies("ext"), null);
     closing.add(f);
     return f;

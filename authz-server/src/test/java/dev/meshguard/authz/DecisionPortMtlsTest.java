@@ -54,9 +54,9 @@ class DecisionPortMtlsTest {
     Files.writeString(policies.resolve("shop.yaml"), AuthzFixture.POLICIES);
 
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-    AuthzOptions options = AuthzOptions.DEFAULTS.withPolicies(List.of(policies)).withPort(0).withHttpPort(0)
-        .withTls(new DecisionTls(server.chain(), server.key(), bundle,
-            List.of("spiffe://cluster.local/ns/istio-system/*")));
+    AuthzOptions options = AuthzOptions.builder().policies(List.of(policies)).port(0).httpPort(0)
+        .tls(new DecisionTls(server.chain(), server.key(), bundle,
+            List.of("spiffe://cluster.local/ns/istio-system/*"))).build();
     try (AuthzServer authz = AuthzServer.start(options, crypto, Clock.SYSTEM, scheduler, new SimpleMeterRegistry(),
         DecisionAudit.NONE)) {
       var request = EnvoyCheckRequests.http("GET", "/orders").principal(AuthzFixture.FRONTEND)
@@ -86,10 +86,10 @@ class DecisionPortMtlsTest {
     Files.writeString(policies.resolve("shop.yaml"), HttpAuthzEndpointTest.POLICIES);
 
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-    AuthzOptions options = AuthzOptions.DEFAULTS.withPolicies(List.of(policies)).withPort(0).withHttpPort(0)
-        .withDefaultNamespace("shop")
-        .withTls(new DecisionTls(server.chain(), server.key(), bundle,
-            List.of("spiffe://cluster.local/ns/istio-system/*")));
+    AuthzOptions options = AuthzOptions.builder().policies(List.of(policies)).port(0).httpPort(0)
+        .defaultNamespace("shop")
+        .tls(new DecisionTls(server.chain(), server.key(), bundle,
+            List.of("spiffe://cluster.local/ns/istio-system/*"))).build();
     try (AuthzServer authz = AuthzServer.start(options, crypto, Clock.SYSTEM, scheduler, new SimpleMeterRegistry(),
         DecisionAudit.NONE)) {
       assertThat(httpsGet(authz.httpPort(), gateway, ca, "/authz/api/orders")).as("allow-listed, allowed").isEqualTo(200);

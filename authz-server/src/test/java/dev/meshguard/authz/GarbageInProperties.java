@@ -33,8 +33,8 @@ class GarbageInProperties {
   @BeforeContainer
   static void start() throws Exception {
     Path dir = Files.createTempDirectory("authz-garbage");
-    fixture = AuthzFixture.start(dir, AuthzOptions.DEFAULTS.withLimits(
-        new AuthzOptions.InputLimits(50, 8192, 1024, 64 * 1024)));
+    fixture = AuthzFixture.start(dir, AuthzOptions.builder().limits(
+        new AuthzOptions.InputLimits(50, 8192, 1024, 64 * 1024)).build());
   }
 
   @AfterContainer

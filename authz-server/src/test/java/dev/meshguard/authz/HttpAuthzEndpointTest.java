@@ -79,14 +79,14 @@ class HttpAuthzEndpointTest {
     client.close();
   }
 
-  private AuthzFixture start(AuthzOptions options) throws Exception {
-    fixture = AuthzFixture.start(dir, options.withDefaultNamespace("shop"), POLICIES, null);
+  private AuthzFixture start(AuthzOptions.Builder options) throws Exception {
+    fixture = AuthzFixture.start(dir, options.defaultNamespace("shop").build(), POLICIES, null);
     return fixture;
   }
 
-  private static AuthzOptions defaults() {
-    return AuthzOptions.DEFAULTS.withResponses(Map.of("x-meshguard-policy", "policy",
-        "x-meshguard-principal", "principal"), List.of("authorization"), Map.of());
+  private static AuthzOptions.Builder defaults() {
+    return AuthzOptions.builder().headersToAdd(Map.of("x-meshguard-policy", "policy",
+        "x-meshguard-principal", "principal")).headersToRemove(List.of("authorization"));
   }
 
   private HttpResponse<String> send(String method, String target, String... headers) throws Exception {
@@ -139,7 +139,7 @@ class HttpAuthzEndpointTest {
 
   @Test
   void trustedWorkloadHeadersNameTheWorkloadAsContextExtensionsDo() throws Exception {
-    fixture = AuthzFixture.start(dir, defaults().withDefaultNamespace("shop").withHttpWorkloadHeaders(true),
+    fixture = AuthzFixture.start(dir, defaults().defaultNamespace("shop").httpWorkloadHeaders(true).build(),
         POLICIES + BILLING, null);
     HttpResponse<String> billing = send("GET", "/authz/invoices/7", "x-meshguard-namespace", "billing");
     assertThat(billing.statusCode()).isEqualTo(200);
@@ -157,7 +157,7 @@ class HttpAuthzEndpointTest {
 
   @Test
   void workloadHeadersAreIgnoredUnlessTrusted() throws Exception {
-    fixture = AuthzFixture.start(dir, defaults().withDefaultNamespace("shop"), POLICIES + BILLING, null);
+    fixture = AuthzFixture.start(dir, defaults().defaultNamespace("shop").build(), POLICIES + BILLING, null);
     assertThat(send("GET", "/authz/invoices/7", "x-meshguard-namespace", "billing").statusCode()).isEqualTo(403);
     HttpResponse<String> shop = send("GET", "/authz/api/orders", "x-meshguard-namespace", "billing");
     assertThat(shop.statusCode()).isEqualTo(200);
@@ -179,7 +179,7 @@ class HttpAuthzEndpointTest {
 
   @Test
   void anEmptyPrefixDecidesTheWholeRequestLineAsEnvoyWithoutPathPrefixSendsIt() throws Exception {
-    start(defaults().withHttpMode("", "", false));
+    start(defaults().httpPathPrefix("").httpIdentityHeader("").trustXfcc(false));
     assertThat(send("GET", "/api/orders").statusCode()).isEqualTo(200);
     assertThat(send("GET", "/authz/api/orders").statusCode()).isEqualTo(403);
   }
@@ -216,7 +216,7 @@ class HttpAuthzEndpointTest {
   void xfccIdentityIsUsedOnlyWhenTrusted() throws Exception {
     String xfcc = "By=spiffe://cluster.local/ns/shop/sa/gateway;Hash=468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688;"
         + "Subject=\"CN=frontend,O=web\";URI=" + FRONTEND + ";DNS=frontend.web.svc";
-    start(defaults().withHttpMode(AuthzOptions.DEFAULT_HTTP_PATH_PREFIX, "", true));
+    start(defaults().httpPathPrefix(AuthzOptions.DEFAULT_HTTP_PATH_PREFIX).httpIdentityHeader("").trustXfcc(true));
     HttpResponse<String> allowed = send("POST", "/authz/api/orders", "x-forwarded-client-cert", xfcc);
     assertThat(allowed.statusCode()).isEqualTo(200);
     assertThat(allowed.headers().firstValue("x-meshguard-principal")).hasValue(FRONTEND);
@@ -239,7 +239,7 @@ class HttpAuthzEndpointTest {
 
   @Test
   void aConfiguredIdentityHeaderIsThePrincipal() throws Exception {
-    start(defaults().withHttpMode("/authz", "x-client-spiffe-id", false));
+    start(defaults().httpPathPrefix("/authz").httpIdentityHeader("x-client-spiffe-id").trustXfcc(false));
     assertThat(send("DELETE", "/authz/api/orders", "X-Client-Spiffe-Id", FRONTEND).statusCode()).isEqualTo(200);
     assertThat(send("DELETE", "/authz/api/orders", "X-Client-Spiffe-Id", OTHER).statusCode()).isEqualTo(403);
     assertThat(send("DELETE", "/authz/api/orders", "x-forwarded-client-cert", "URI=" + FRONTEND).statusCode())
@@ -301,7 +301,7 @@ class HttpAuthzEndpointTest {
    */
   @Test
   void overTheInputLimitsIs403NamingTheLimit() throws Exception {
-    start(defaults().withLimits(new AuthzOptions.InputLimits(20, 4096, 256, 16 * 1024)));
+    start(defaults().limits(new AuthzOptions.InputLimits(20, 4096, 256, 16 * 1024)));
     HttpResponse<String> bigHeader = send("GET", "/authz/api/orders", "x-big", "a".repeat(8192));
     assertThat(bigHeader.statusCode()).isEqualTo(403);
     assertThat(reasonOf(bigHeader)).contains("max_header_bytes 4096");
@@ -343,16 +343,13 @@ class HttpAuthzEndpointTest {
 
   @Test
   void aDenyStatusOf401IsAnswered401AndAnyOtherDenyStatus403() throws Exception {
-    AuthzOptions o = defaults();
-    start(new AuthzOptions(o.policies(), null, o.host(), 0, 0, o.reloadInterval(), null, "", 401, "who are you",
-        false, Map.of(), List.of(), Map.of(), 0, null, null, null, false));
+    start(AuthzOptions.builder().port(0).httpPort(0).denyStatus(401).denyBody("who are you"));
     HttpResponse<String> denied = send("GET", "/authz/other");
     assertThat(denied.statusCode()).isEqualTo(401);
     assertThat(denied.body()).isEqualTo("who are you");
     fixture.close();
     fixture = null;
-    start(new AuthzOptions(o.policies(), null, o.host(), 0, 0, o.reloadInterval(), null, "", 404, "gone",
-        false, Map.of(), List.of(), Map.of(), 0, null, null, null, false));
+    start(AuthzOptions.builder().port(0).httpPort(0).denyStatus(404).denyBody("gone"));
     HttpResponse<String> notFound = send("GET", "/authz/other");
     assertThat(notFound.statusCode()).as("nginx would make a 404 a 500").isEqualTo(403);
     assertThat(notFound.body()).isEqualTo("gone");

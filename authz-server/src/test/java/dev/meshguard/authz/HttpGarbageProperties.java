@@ -36,9 +36,10 @@ class HttpGarbageProperties {
   @BeforeContainer
   static void start() throws Exception {
     Path dir = Files.createTempDirectory("authz-http-garbage");
-    fixture = AuthzFixture.start(dir, AuthzOptions.DEFAULTS.withDefaultNamespace("shop")
-        .withHttpMode("/authz", "x-peer", true)
-        .withLimits(new AuthzOptions.InputLimits(50, 8192, 1024, 64 * 1024)), HttpAuthzEndpointTest.POLICIES, null);
+    fixture = AuthzFixture.start(dir, AuthzOptions.builder().defaultNamespace("shop")
+        .httpPathPrefix("/authz").httpIdentityHeader("x-peer").trustXfcc(true)
+        .limits(new AuthzOptions.InputLimits(50, 8192, 1024, 64 * 1024)).build(), HttpAuthzEndpointTest.POLICIES,
+        null);
   }
 
   @AfterContainer

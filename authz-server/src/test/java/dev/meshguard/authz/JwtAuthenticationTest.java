@@ -289,8 +289,8 @@ class JwtAuthenticationTest {
     String none = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\"}".getBytes(
         StandardCharsets.UTF_8));
     return Stream.of(
-        Arguments.of("abc", JwtAuthenticator.BAD_FORMAT),
-        Arguments.of("a.b.c.d", JwtAuthenticator.BAD_FORMAT),
+        Arguments.of("abc", JwtVerifier.BAD_FORMAT),
+        Arguments.of("a.b.c.d", JwtVerifier.BAD_FORMAT),
         Arguments.of(none + "." + payload + ".", "Jwt header [alg] is not supported"),
         Arguments.of("e30." + payload + ".sig", "Jwt header [alg] field is required and must be a string"),
         Arguments.of("!!!." + payload + ".sig", "Jwt header is an invalid Base64url encoded"),
@@ -366,7 +366,7 @@ class JwtAuthenticationTest {
   @Test
   void anInvalidTokenIsRejectedEvenWhereNoPolicyNeedsIt() {
     // Istio: a present but invalid token is a 401 before authorization, whatever the path.
-    assertUnauthenticated(service.decide(bearer("/public/x", "abc")), 401, JwtAuthenticator.BAD_FORMAT,
+    assertUnauthenticated(service.decide(bearer("/public/x", "abc")), 401, JwtVerifier.BAD_FORMAT,
         "/public/x");
   }
 
@@ -568,15 +568,15 @@ class JwtAuthenticationTest {
 
   @Test
   void helpers() throws IOException {
-    assertThat(JwtAuthenticator.redactTokens("/a?x=1&t=eyJh.eyJp.c2ln&y=2")).isEqualTo("/a?x=1&t=REDACTED&y=2");
-    assertThat(JwtAuthenticator.redactTokens("/a?v=1.2.3")).isEqualTo("/a?v=1.2.3");
-    assertThat(JwtAuthenticator.redactTokens("/a")).isEqualTo("/a");
-    assertThat(JwtAuthenticator.claimText(Map.of("n", 1.5), "n")).isEqualTo("1.500000"); // std::to_string
-    assertThat(JwtAuthenticator.claimText(Map.of("n", -2L), "n")).isEqualTo("-2.000000");
-    assertThat(JwtAuthenticator.claimText(Map.of("b", true), "b")).isEqualTo("true");
-    assertThat(JwtAuthenticator.claimText(Map.of("l", List.of("a")), "l")).isNull();
-    assertThat(JwtAuthenticator.cookie("a=1; session=\"tok\"; b=2", "session")).isEqualTo("tok");
-    assertThat(JwtAuthenticator.queryParam("/p?a=1&access_token=x%2Ey", "access_token")).isEqualTo("x.y");
-    assertThat(JwtAuthenticator.sanitizeAudience("https://a.example/")).isEqualTo("a.example");
+    assertThat(JwtTokenExtractor.redactTokens("/a?x=1&t=eyJh.eyJp.c2ln&y=2")).isEqualTo("/a?x=1&t=REDACTED&y=2");
+    assertThat(JwtTokenExtractor.redactTokens("/a?v=1.2.3")).isEqualTo("/a?v=1.2.3");
+    assertThat(JwtTokenExtractor.redactTokens("/a")).isEqualTo("/a");
+    assertThat(JwtAuthnOutput.claimText(Map.of("n", 1.5), "n")).isEqualTo("1.500000"); // std::to_string
+    assertThat(JwtAuthnOutput.claimText(Map.of("n", -2L), "n")).isEqualTo("-2.000000");
+    assertThat(JwtAuthnOutput.claimText(Map.of("b", true), "b")).isEqualTo("true");
+    assertThat(JwtAuthnOutput.claimText(Map.of("l", List.of("a")), "l")).isNull();
+    assertThat(JwtTokenExtractor.cookie("a=1; session=\"tok\"; b=2", "session")).isEqualTo("tok");
+    assertThat(JwtTokenExtractor.queryParam("/p?a=1&access_token=x%2Ey", "access_token")).isEqualTo("x.y");
+    assertThat(JwtVerifier.sanitizeAudience("https://a.example/")).isEqualTo("a.example");
   }
 }

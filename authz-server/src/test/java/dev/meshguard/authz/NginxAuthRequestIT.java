@@ -82,10 +82,10 @@ class NginxAuthRequestIT {
     if (!Files.isExecutable(NGINX)) {
       fail("nginx is not installed at " + NGINX + ": apt-get install nginx (the e2e tests drive a real nginx)");
     }
-    authz = AuthzFixture.start(dir.resolve("meshguard"), AuthzOptions.DEFAULTS
-        .withDefaultNamespace("shop")
-        .withHttpMode("/authz", "x-client-spiffe-id", false)
-        .withResponses(Map.of("x-meshguard-policy", "policy"), List.of(), Map.of()), POLICIES, null);
+    authz = AuthzFixture.start(dir.resolve("meshguard"), AuthzOptions.builder()
+        .defaultNamespace("shop")
+        .httpPathPrefix("/authz").httpIdentityHeader("x-client-spiffe-id").trustXfcc(false)
+        .headersToAdd(Map.of("x-meshguard-policy", "policy")).build(), POLICIES, null);
     int port = startNginx(authz.server.httpPort());
 
     HttpResponse<String> allowed = get(port, "GET", "/api/orders?page=2");

@@ -114,7 +114,8 @@ class PolicyBundleSourceTest {
   }
 
   private static AuthzOptions withBundle(String location, Path key, Path ca) {
-    return AuthzOptions.DEFAULTS.withBundle(location, key, Duration.ofHours(1), ca, false);
+    return AuthzOptions.builder().bundle(location).bundleKey(key).bundlePollInterval(Duration.ofHours(1)).bundleCa(ca)
+        .build();
   }
 
   private boolean allows(int version) {

@@ -98,7 +98,7 @@ class ReloadUnderLoadTest {
   @Test
   void healthIsNotServingUntilPoliciesLoadAndABadReloadKeepsTheLastGood() throws Exception {
     String broken = AuthzFixture.POLICIES.replace("action: DENY", "action: NOPE");
-    try (AuthzFixture f = AuthzFixture.start(dir, AuthzOptions.DEFAULTS.withStartWithoutPolicies(true), broken,
+    try (AuthzFixture f = AuthzFixture.start(dir, AuthzOptions.builder().startWithoutPolicies(true).build(), broken,
         null)) {
       HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(f.channel);
       HealthCheckRequest service = HealthCheckRequest.newBuilder()
@@ -139,7 +139,7 @@ class ReloadUnderLoadTest {
     Path policies = Files.createDirectories(dir.resolve("p"));
     Files.writeString(policies.resolve("x.yaml"), broken);
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> AuthzServer.start(
-            AuthzOptions.DEFAULTS.withPolicies(List.of(policies)).withPort(0).withHttpPort(AuthzOptions.HTTP_DISABLED), AuthzFixture.crypto(),
+            AuthzOptions.builder().policies(List.of(policies)).port(0).httpPort(AuthzOptions.HTTP_DISABLED).build(), AuthzFixture.crypto(),
             dev.meshguard.core.time.Clock.SYSTEM, java.util.concurrent.Executors.newSingleThreadScheduledExecutor(),
             new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), DecisionAudit.NONE))
         .isInstanceOf(dev.meshguard.core.config.ConfigException.class).hasMessageContaining("x.yaml:");

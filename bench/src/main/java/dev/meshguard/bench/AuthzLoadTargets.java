@@ -100,8 +100,8 @@ final class AuthzLoadTargets implements AutoCloseable {
       DecisionAudit toAudit = event -> log.append(event, durability);
       // The defaults (reload poll every 2 s included) but the port and the allow sampling; the
       // HTTP service mode is not what this suite measures (and must not hold 9192).
-      AuthzOptions options = AuthzOptions.DEFAULTS.withPolicies(List.of(policyDir)).withPort(0)
-          .withHttpPort(AuthzOptions.HTTP_DISABLED).withAuditAllowSampleRate(AUDIT_ALLOW_SAMPLE_RATE);
+      AuthzOptions options = AuthzOptions.builder().policies(List.of(policyDir)).port(0)
+          .httpPort(AuthzOptions.HTTP_DISABLED).auditAllowSampleRate(AUDIT_ALLOW_SAMPLE_RATE).build();
       Crypto crypto = Crypto.install(CryptoMode.DEFAULT);
       meshguard = AuthzServer.start(options, crypto, Clock.SYSTEM, scheduler, new SimpleMeterRegistry(), toAudit);
       GrpcServer nullServer = GrpcServer.builder().bindAddress(options.host()).port(0)

@@ -38,7 +38,7 @@ record UpConfig(boolean fips, AdminOptions admin, AuditConfig audit, AuthzOption
   static final Path QUOTA_DIR = Path.of("policies", "quotas");
 
   static final UpConfig DEFAULTS = new UpConfig(false, AdminOptions.DEFAULTS, AuditConfig.DEFAULTS,
-      AuthzOptions.DEFAULTS.withDefaultNamespace(DEMO_NAMESPACE),
+      AuthzOptions.builder().defaultNamespace(DEMO_NAMESPACE).build(),
       RateLimitOptions.DEFAULTS.withQuota(RateLimitOptions.DEFAULTS.quota().withDir(QUOTA_DIR)),
       CaServerOptions.DEFAULTS.withTrustDomain(TRUST_DOMAIN).withDir(CA_DIR),
       WorkloadApiOptions.DEFAULTS);

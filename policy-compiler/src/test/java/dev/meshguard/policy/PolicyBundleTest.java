@@ -230,7 +230,7 @@ class PolicyBundleTest {
     assertThat(manifest.get("files")).hasSize(7);
     for (JsonNode f : manifest.get("files")) {
       byte[] bytes = Files.readAllBytes(out.resolve(f.get("path").asText()));
-      assertThat(f.get("sha256").asText()).isEqualTo(PolicyBundle.sha256Hex(bytes));
+      assertThat(f.get("sha256").asText()).isEqualTo(PolicyBundleFiles.sha256Hex(bytes));
     }
     assertThat(manifest.get("files").get(0).get("path").asText())
         .isEqualTo("policies/istio-system/AuthorizationPolicy-deny-plaintext.json");
@@ -238,7 +238,7 @@ class PolicyBundleTest {
         sources.resolve("mesh.yaml").toString(), sources.resolve("shop/cel.yaml").toString(),
         sources.resolve("shop/policies.yaml").toString());
     assertThat(manifest.get("sources").get(0).get("sha256").asText())
-        .isEqualTo(PolicyBundle.sha256Hex(MESH_DENY.getBytes(StandardCharsets.UTF_8)));
+        .isEqualTo(PolicyBundleFiles.sha256Hex(MESH_DENY.getBytes(StandardCharsets.UTF_8)));
     assertThat(Files.readString(out.resolve("manifest.sig")).strip()).matches("[A-Za-z0-9+/]+=*");
   }
 
@@ -299,9 +299,9 @@ class PolicyBundleTest {
   void aModifiedPolicyFileIsRefusedNamingTheFile() throws Exception {
     Path out = bundle("bundle");
     Path file = out.resolve("policies/istio-system/AuthorizationPolicy-deny-plaintext.json");
-    String listed = PolicyBundle.sha256Hex(Files.readAllBytes(file));
+    String listed = PolicyBundleFiles.sha256Hex(Files.readAllBytes(file));
     Files.writeString(file, Files.readString(file).replace("DENY", "AUDIT"));
-    String now = PolicyBundle.sha256Hex(Files.readAllBytes(file));
+    String now = PolicyBundleFiles.sha256Hex(Files.readAllBytes(file));
 
     for (var trusted : new java.security.PublicKey[] {key.getPublic(), null}) {
       assertThatThrownBy(() -> PolicyBundle.load(out, trusted))
@@ -315,9 +315,9 @@ class PolicyBundleTest {
   void aManifestEditedToMatchAModifiedFileFailsTheSignature() throws Exception {
     Path out = bundle("bundle");
     Path file = out.resolve("policies/shop/AuthorizationPolicy-ext.json");
-    String before = PolicyBundle.sha256Hex(Files.readAllBytes(file));
+    String before = PolicyBundleFiles.sha256Hex(Files.readAllBytes(file));
     Files.writeString(file, Files.readString(file).replace("/admin/*", "/nothing/*"));
-    String after = PolicyBundle.sha256Hex(Files.readAllBytes(file));
+    String after = PolicyBundleFiles.sha256Hex(Files.readAllBytes(file));
     Path manifest = out.resolve("manifest.json");
     Files.writeString(manifest, Files.readString(manifest).replace(before, after));
 
@@ -414,8 +414,8 @@ class PolicyBundleTest {
     Files.write(b, aBytes);
     Path manifest = out.resolve("manifest.json");
     String text = Files.readString(manifest);
-    String da = PolicyBundle.sha256Hex(aBytes);
-    String db = PolicyBundle.sha256Hex(bBytes);
+    String da = PolicyBundleFiles.sha256Hex(aBytes);
+    String db = PolicyBundleFiles.sha256Hex(bBytes);
     Files.writeString(manifest, text.replace(da, "X").replace(db, da).replace("X", db));
     assertThatThrownBy(() -> PolicyBundle.load(out, null))
         .isInstanceOf(ConfigException.class)
@@ -461,17 +461,18 @@ class PolicyBundleTest {
 
   @Test
   void fileSegmentsNeverEscapeTheirDirectory() {
-    assertThat(PolicyBundle.fileSegment("allow-all.v2")).isEqualTo("allow-all.v2");
-    assertThat(PolicyBundle.fileSegment("..")).isEqualTo("%2E.");
-    assertThat(PolicyBundle.fileSegment("a/b")).isEqualTo("a%2Fb");
-    assertThat(PolicyBundle.fileSegment("é")).isEqualTo("%C3%A9");
-    assertThat(PolicyBundle.fileSegment("")).isEqualTo("%");
+    assertThat(PolicyBundleWriter.fileSegment("allow-all.v2")).isEqualTo("allow-all.v2");
+    assertThat(PolicyBundleWriter.fileSegment("..")).isEqualTo("%2E.");
+    assertThat(PolicyBundleWriter.fileSegment("a/b")).isEqualTo("a%2Fb");
+    assertThat(PolicyBundleWriter.fileSegment("é")).isEqualTo("%C3%A9");
+    assertThat(PolicyBundleWriter.fileSegment("")).isEqualTo("%");
     for (String name : List.of("..", ".", "a/../b", "x\\y", ".hidden", "")) {
-      assertThat(PolicyBundle.safePath("policies/" + PolicyBundle.fileSegment(name) + "/f.json")).as(name).isTrue();
+      assertThat(PolicyBundleManifests.safePath("policies/" + PolicyBundleWriter.fileSegment(name) + "/f.json"))
+          .as(name).isTrue();
     }
-    assertThat(PolicyBundle.safePath("policies/../x.json")).isFalse();
-    assertThat(PolicyBundle.safePath("policies/.x.json")).isFalse();
-    assertThat(PolicyBundle.safePath("other/x.json")).isFalse();
-    assertThat(PolicyBundle.safePath("policies//x.json")).isFalse();
+    assertThat(PolicyBundleManifests.safePath("policies/../x.json")).isFalse();
+    assertThat(PolicyBundleManifests.safePath("policies/.x.json")).isFalse();
+    assertThat(PolicyBundleManifests.safePath("other/x.json")).isFalse();
+    assertThat(PolicyBundleManifests.safePath("policies//x.json")).isFalse();
   }
 }

@@ -56,20 +56,20 @@ class PolicyResourcesProperties {
   void writingThenReadingGivesTheSamePolicy(@ForAll long seed) throws Exception {
     Random random = new Random(seed);
     AuthorizationPolicy policy = new Generator(random).policy();
-    String json = new String(PolicyBundle.json(PolicyResources.resource(policy)), StandardCharsets.UTF_8);
+    String json = new String(PolicyBundleManifests.json(PolicyResources.resource(policy)), StandardCharsets.UTF_8);
     PolicySet back = PolicyLoader.parse("p.json", json);
     assertThat(back.authorizationPolicies()).as(json).hasSize(1);
     assertThat(PolicyDigest.canonical(back.authorizationPolicies(), List.of())).as(json)
         .isEqualTo(PolicyDigest.canonical(List.of(policy), List.of()));
     // And it is the normal form: writing what was read gives the same bytes.
-    assertThat(new String(PolicyBundle.json(PolicyResources.resource(back.authorizationPolicies().get(0))),
+    assertThat(new String(PolicyBundleManifests.json(PolicyResources.resource(back.authorizationPolicies().get(0))),
         StandardCharsets.UTF_8)).isEqualTo(json);
   }
 
   @Property(tries = 100)
   void requestAuthenticationsToo(@ForAll long seed) throws Exception {
     RequestAuthentication ra = new Generator(new Random(seed)).requestAuthentication();
-    String json = new String(PolicyBundle.json(PolicyResources.resource(ra)), StandardCharsets.UTF_8);
+    String json = new String(PolicyBundleManifests.json(PolicyResources.resource(ra)), StandardCharsets.UTF_8);
     PolicySet back = PolicyLoader.parse("r.json", json);
     assertThat(back.requestAuthentications()).as(json).hasSize(1);
     assertThat(PolicyDigest.canonical(List.of(), back.requestAuthentications())).as(json)
