@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.meshguard.core.config.ConfigError;
 import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.spiffe.InvalidSpiffeIdException;
+import dev.meshguard.core.spiffe.SpiffeId;
 import dev.meshguard.ratelimit.QuotaJson;
 import dev.meshguard.ratelimit.TenantQuota;
 import dev.meshguard.ratelimit.TenantQuotaFiles;
@@ -115,6 +117,11 @@ final class QuotaCommand implements Runnable {
     @Option(names = "--tls-key", paramLabel = "FILE", description = "The key of --tls-cert.")
     Path tlsKey;
 
+    @Option(names = QuotaClients.SERVER_ID_OPTION, paramLabel = "SPIFFE_ID",
+        description = {"With --grpc and --tls-ca: the SPIFFE ID the server's certificate must carry (e.g.",
+            "spiffe://cluster.local/ns/meshguard/sa/ratelimit); without it, any SVID of --tls-ca is accepted."})
+    String serverSpiffeId;
+
     @Option(names = "--fips", description = "TLS through the Bouncy Castle FIPS module (approved-only mode).")
     boolean fips;
 
@@ -129,9 +136,9 @@ final class QuotaCommand implements Runnable {
         }
       }
       if (grpc == null) {
-        if (tlsCa != null || tlsCert != null || tlsKey != null) {
-          throw new LocalError("--tls-ca, --tls-cert and --tls-key go with --grpc (the admin URL is plain HTTP on "
-              + "loopback)");
+        if (tlsCa != null || tlsCert != null || tlsKey != null || serverSpiffeId != null) {
+          throw new LocalError("--tls-ca, --tls-cert, --tls-key and " + QuotaClients.SERVER_ID_OPTION
+              + " go with --grpc (the admin URL is plain HTTP on loopback)");
         }
         return new HttpClientApi(admin, token);
       }
@@ -141,7 +148,14 @@ final class QuotaCommand implements Runnable {
       if (tlsCert != null && tlsCa == null) {
         throw new LocalError("--tls-cert needs --tls-ca (the CAs the server's certificate must chain to)");
       }
-      return QuotaClients.grpc(grpc, tlsCa, tlsCert, tlsKey, token, () -> {
+      SpiffeId serverId = null;
+      if (serverSpiffeId != null) {
+        if (tlsCa == null) {
+          throw new LocalError(QuotaClients.SERVER_ID_OPTION + " needs --tls-ca (a plaintext server has no identity)");
+        }
+        serverId = serverSpiffeId(serverSpiffeId);
+      }
+      return QuotaClients.grpc(grpc, tlsCa, tlsCert, tlsKey, token, serverId, () -> {
         try {
           return CliCrypto.install(fips);
         } catch (dev.meshguard.core.config.ConfigException e) {
@@ -149,6 +163,21 @@ final class QuotaCommand implements Runnable {
         }
       });
     }
+  }
+
+  /** A workload's SPIFFE ID: the exact URI SAN the server must present (no wildcard, not a trust domain). */
+  static SpiffeId serverSpiffeId(String text) throws LocalError {
+    SpiffeId id;
+    try {
+      id = SpiffeId.parse(text);
+    } catch (InvalidSpiffeIdException e) {
+      throw new LocalError(QuotaClients.SERVER_ID_OPTION + ": '" + text + "' is not a SPIFFE ID: " + e.rule());
+    }
+    if (id.isTrustDomainId()) {
+      throw new LocalError(QuotaClients.SERVER_ID_OPTION + ": '" + text + "' names a trust domain, which no server"
+          + " certificate carries; give the server's workload ID, e.g. " + id + "/ns/meshguard/sa/ratelimit");
+    }
+    return id;
   }
 
   /** The JSON API on the admin port. */
