@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -92,7 +93,8 @@ final class QuotaCommand implements Runnable {
   /** The options every subcommand shares: where the API is and how to authenticate. */
   static final class ApiOptions {
     @Option(names = "--admin", paramLabel = "URL", defaultValue = DEFAULT_ADMIN,
-        description = "The server's admin URL (the JSON API); default ${DEFAULT-VALUE}.")
+        description = {"The server's admin URL (the JSON API, plain http: the admin port never serves TLS);",
+            "default ${DEFAULT-VALUE}."})
     String admin;
 
     @Option(names = "--grpc", paramLabel = "HOST:PORT",
@@ -140,7 +142,7 @@ final class QuotaCommand implements Runnable {
           throw new LocalError("--tls-ca, --tls-cert, --tls-key and " + QuotaClients.SERVER_ID_OPTION
               + " go with --grpc (the admin URL is plain HTTP on loopback)");
         }
-        return new HttpClientApi(admin, token);
+        return new HttpClientApi(adminUri(admin), token);
       }
       if ((tlsCert == null) != (tlsKey == null)) {
         throw new LocalError("--tls-cert and --tls-key go together");
@@ -180,13 +182,40 @@ final class QuotaCommand implements Runnable {
     return id;
   }
 
+  /**
+   * The admin URL, which must be {@code http}: the admin server ({@code core.admin.AdminServer}, the
+   * JDK's plain {@code HttpServer}) never serves TLS; it binds loopback and the JSON API is for local
+   * tooling. An {@code https} URL is refused rather than handed to the JDK's default TLS, which would
+   * bypass the crypto mode's provider (BCJSSE in FIPS mode) and the CA the user meant; the remote,
+   * TLS way in is the gRPC service ({@code --grpc} with {@code --tls-ca}).
+   */
+  static URI adminUri(String admin) throws LocalError {
+    URI uri;
+    try {
+      uri = new URI(admin);
+    } catch (URISyntaxException e) {
+      throw new LocalError("--admin: not a URL: " + admin);
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+    if (scheme.equals("https")) {
+      throw new LocalError("--admin " + admin + ": the admin port serves plain HTTP only (on loopback, for local"
+          + " tools), never TLS; give http://HOST:PORT, or reach the quota API over TLS with --grpc HOST:PORT"
+          + " --tls-ca FILE");
+    }
+    if (!scheme.equals("http") || uri.getHost() == null) {
+      throw new LocalError("--admin: expected http://HOST:PORT (e.g. " + DEFAULT_ADMIN + "), found '" + admin + "'");
+    }
+    return uri;
+  }
+
   /** The JSON API on the admin port. */
   static final class HttpClientApi implements QuotaClients.Client {
     private final String admin;
     private final String token; // null: none
 
-    HttpClientApi(String admin, String token) {
-      this.admin = admin;
+    /** @param admin an {@code http} URL ({@link #adminUri}) */
+    HttpClientApi(URI admin, String token) {
+      this.admin = admin.toString();
       this.token = token;
     }
 
