@@ -8,6 +8,7 @@ import com.google.protobuf.util.JsonFormat;
 import dev.meshguard.core.config.ConfigError;
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.spiffe.SpiffeId;
 import dev.meshguard.core.tls.SpiffeIdAllowList;
 import dev.meshguard.core.tls.TlsContext;
 import dev.meshguard.core.tls.TlsOptions;
@@ -27,7 +28,9 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -62,6 +65,8 @@ final class QuotaClients {
     default void close() {}
   }
 
+  /** The option that pins the server's SPIFFE ID, named in errors. */
+  static final String SERVER_ID_OPTION = "--server-spiffe-id";
   private static final Metadata.Key<String> AUTHORIZATION =
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
   // Fields without presence (a used of 0, an empty list) are printed too: the tables read them.
@@ -77,9 +82,11 @@ final class QuotaClients {
    * @param cert the client certificate (mTLS: its SPIFFE ID in {@code ratelimit.quota.admin_spiffe_ids});
    *     null for none
    * @param token the bearer token; null for none
+   * @param serverId the SPIFFE ID the server's certificate must carry (its one URI SAN), checked after
+   *     the chain to {@code ca}; null for any SVID that chains to {@code ca}
    */
-  static Client grpc(String target, Path ca, Path cert, Path key, String token, Supplier<Crypto> crypto)
-      throws QuotaCommand.LocalError {
+  static Client grpc(String target, Path ca, Path cert, Path key, String token, SpiffeId serverId,
+      Supplier<Crypto> crypto) throws QuotaCommand.LocalError {
     int colon = target.lastIndexOf(':');
     int port;
     try {
@@ -97,10 +104,13 @@ final class QuotaClients {
       builder.usePlaintext();
     } else {
       try {
-        // The server is known by its SVID chaining to the bundle (an SVID carries no host name).
+        // The server is known by its SVID chaining to the bundle and, when pinned, by its SPIFFE ID
+        // (an SVID carries no host name, so core's ClientTls, which verifies host names, does not
+        // fit; TlsContext takes its provider from the same Crypto: BCJSSE in FIPS mode).
+        SpiffeIdAllowList servers = serverId == null ? SpiffeIdAllowList.ANY_AUTHENTICATED
+            : SpiffeIdAllowList.parse(SERVER_ID_OPTION, List.of(serverId.toString()));
         tls = TlsContext.forClient(TlsOptions.builder().trustBundleFile(ca).certFile(cert).keyFile(key)
-            .allowedPeers(SpiffeIdAllowList.ANY_AUTHENTICATED).reloadInterval(Duration.ZERO).build(), crypto.get(),
-            null);
+            .allowedPeers(servers).reloadInterval(Duration.ZERO).build(), crypto.get(), null);
       } catch (ConfigException e) {
         StringBuilder message = new StringBuilder("TLS:");
         for (ConfigError error : e.errors()) {
@@ -146,6 +156,13 @@ final class QuotaClients {
         return call.call();
       } catch (StatusRuntimeException e) {
         Status status = e.getStatus();
+        CertificateException refused = certificateRefusal(status.getCause());
+        if (refused != null) {
+          // This client refused the server's certificate: a wrong --tls-ca or --server-spiffe-id,
+          // or another server on that port. Not worth a retry, so not "unavailable".
+          throw new IOException("refused the TLS certificate of the quota service at " + target + ": "
+              + refused.getMessage(), e);
+        }
         if (status.getCode() == Status.Code.UNAVAILABLE) {
           // The transport's (refused, reset, a TLS mismatch) or the server's (its store is down).
           String why = status.getCause() != null ? status.getCause().getMessage() : status.getDescription();
@@ -156,6 +173,20 @@ final class QuotaClients {
       } catch (InvalidProtocolBufferException e) {
         throw new IOException("the server's answer does not print as JSON: " + e.getMessage(), e);
       }
+    }
+
+    /**
+     * The trust manager's reason when the handshake failed on the server's certificate: SunJSSE
+     * and BCJSSE both keep it in the cause chain of their handshake exception.
+     */
+    private static CertificateException certificateRefusal(Throwable cause) {
+      CertificateException found = null;
+      for (Throwable t = cause; t != null && t.getCause() != t; t = t.getCause()) {
+        if (t instanceof CertificateException c) {
+          found = c;
+        }
+      }
+      return found;
     }
 
     private static QuotaCommand.Answer refusal(Status status) {

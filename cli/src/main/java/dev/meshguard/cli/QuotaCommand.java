@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.meshguard.core.config.ConfigError;
 import dev.meshguard.core.config.ConfigException;
+import dev.meshguard.core.spiffe.InvalidSpiffeIdException;
+import dev.meshguard.core.spiffe.SpiffeId;
 import dev.meshguard.ratelimit.QuotaJson;
 import dev.meshguard.ratelimit.TenantQuota;
 import dev.meshguard.ratelimit.TenantQuotaFiles;
@@ -13,6 +15,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -90,7 +93,8 @@ final class QuotaCommand implements Runnable {
   /** The options every subcommand shares: where the API is and how to authenticate. */
   static final class ApiOptions {
     @Option(names = "--admin", paramLabel = "URL", defaultValue = DEFAULT_ADMIN,
-        description = "The server's admin URL (the JSON API); default ${DEFAULT-VALUE}.")
+        description = {"The server's admin URL (the JSON API, plain http: the admin port never serves TLS);",
+            "default ${DEFAULT-VALUE}."})
     String admin;
 
     @Option(names = "--grpc", paramLabel = "HOST:PORT",
@@ -115,6 +119,11 @@ final class QuotaCommand implements Runnable {
     @Option(names = "--tls-key", paramLabel = "FILE", description = "The key of --tls-cert.")
     Path tlsKey;
 
+    @Option(names = QuotaClients.SERVER_ID_OPTION, paramLabel = "SPIFFE_ID",
+        description = {"With --grpc and --tls-ca: the SPIFFE ID the server's certificate must carry (e.g.",
+            "spiffe://cluster.local/ns/meshguard/sa/ratelimit); without it, any SVID of --tls-ca is accepted."})
+    String serverSpiffeId;
+
     @Option(names = "--fips", description = "TLS through the Bouncy Castle FIPS module (approved-only mode).")
     boolean fips;
 
@@ -129,11 +138,11 @@ final class QuotaCommand implements Runnable {
         }
       }
       if (grpc == null) {
-        if (tlsCa != null || tlsCert != null || tlsKey != null) {
-          throw new LocalError("--tls-ca, --tls-cert and --tls-key go with --grpc (the admin URL is plain HTTP on "
-              + "loopback)");
+        if (tlsCa != null || tlsCert != null || tlsKey != null || serverSpiffeId != null) {
+          throw new LocalError("--tls-ca, --tls-cert, --tls-key and " + QuotaClients.SERVER_ID_OPTION
+              + " go with --grpc (the admin URL is plain HTTP on loopback)");
         }
-        return new HttpClientApi(admin, token);
+        return new HttpClientApi(adminUri(admin), token);
       }
       if ((tlsCert == null) != (tlsKey == null)) {
         throw new LocalError("--tls-cert and --tls-key go together");
@@ -141,7 +150,14 @@ final class QuotaCommand implements Runnable {
       if (tlsCert != null && tlsCa == null) {
         throw new LocalError("--tls-cert needs --tls-ca (the CAs the server's certificate must chain to)");
       }
-      return QuotaClients.grpc(grpc, tlsCa, tlsCert, tlsKey, token, () -> {
+      SpiffeId serverId = null;
+      if (serverSpiffeId != null) {
+        if (tlsCa == null) {
+          throw new LocalError(QuotaClients.SERVER_ID_OPTION + " needs --tls-ca (a plaintext server has no identity)");
+        }
+        serverId = serverSpiffeId(serverSpiffeId);
+      }
+      return QuotaClients.grpc(grpc, tlsCa, tlsCert, tlsKey, token, serverId, () -> {
         try {
           return CliCrypto.install(fips);
         } catch (dev.meshguard.core.config.ConfigException e) {
@@ -151,13 +167,55 @@ final class QuotaCommand implements Runnable {
     }
   }
 
+  /** A workload's SPIFFE ID: the exact URI SAN the server must present (no wildcard, not a trust domain). */
+  static SpiffeId serverSpiffeId(String text) throws LocalError {
+    SpiffeId id;
+    try {
+      id = SpiffeId.parse(text);
+    } catch (InvalidSpiffeIdException e) {
+      throw new LocalError(QuotaClients.SERVER_ID_OPTION + ": '" + text + "' is not a SPIFFE ID: " + e.rule());
+    }
+    if (id.isTrustDomainId()) {
+      throw new LocalError(QuotaClients.SERVER_ID_OPTION + ": '" + text + "' names a trust domain, which no server"
+          + " certificate carries; give the server's workload ID, e.g. " + id + "/ns/meshguard/sa/ratelimit");
+    }
+    return id;
+  }
+
+  /**
+   * The admin URL, which must be {@code http}: the admin server ({@code core.admin.AdminServer}, the
+   * JDK's plain {@code HttpServer}) never serves TLS; it binds loopback and the JSON API is for local
+   * tooling. An {@code https} URL is refused rather than handed to the JDK's default TLS, which would
+   * bypass the crypto mode's provider (BCJSSE in FIPS mode) and the CA the user meant; the remote,
+   * TLS way in is the gRPC service ({@code --grpc} with {@code --tls-ca}).
+   */
+  static URI adminUri(String admin) throws LocalError {
+    URI uri;
+    try {
+      uri = new URI(admin);
+    } catch (URISyntaxException e) {
+      throw new LocalError("--admin: not a URL: " + admin);
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+    if (scheme.equals("https")) {
+      throw new LocalError("--admin " + admin + ": the admin port serves plain HTTP only (on loopback, for local"
+          + " tools), never TLS; give http://HOST:PORT, or reach the quota API over TLS with --grpc HOST:PORT"
+          + " --tls-ca FILE");
+    }
+    if (!scheme.equals("http") || uri.getHost() == null) {
+      throw new LocalError("--admin: expected http://HOST:PORT (e.g. " + DEFAULT_ADMIN + "), found '" + admin + "'");
+    }
+    return uri;
+  }
+
   /** The JSON API on the admin port. */
   static final class HttpClientApi implements QuotaClients.Client {
     private final String admin;
     private final String token; // null: none
 
-    HttpClientApi(String admin, String token) {
-      this.admin = admin;
+    /** @param admin an {@code http} URL ({@link #adminUri}) */
+    HttpClientApi(URI admin, String token) {
+      this.admin = admin.toString();
       this.token = token;
     }
 

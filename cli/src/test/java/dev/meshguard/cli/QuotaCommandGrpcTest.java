@@ -47,6 +47,7 @@ class QuotaCommandGrpcTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String TOKEN = "grpc-cli-token-90aa";
   private static final String ADMIN = "spiffe://cluster.local/ns/ops/sa/quota-admin";
+  private static final String SERVER_ID = "spiffe://cluster.local/ns/meshguard/sa/ratelimit";
 
   @TempDir
   Path dir;
@@ -64,7 +65,7 @@ class QuotaCommandGrpcTest {
     Crypto crypto = Crypto.install(CryptoMode.DEFAULT);
     ca = TestCa.create("cluster.local");
     bundle = ca.writeBundle(dir.resolve("bundle.pem"));
-    CertFiles serverCert = ca.leaf("spiffe://cluster.local/ns/meshguard/sa/ratelimit").issue().writeTo(dir, "server");
+    CertFiles serverCert = ca.leaf(SERVER_ID).issue().writeTo(dir, "server");
     tokenFile = Files.writeString(dir.resolve("token"), TOKEN + "\n");
     Files.createDirectories(dir.resolve("limits"));
     Files.writeString(dir.resolve("limits/envoy.yaml"), "domain: envoy\ndescriptors: []\n");
@@ -151,6 +152,37 @@ class QuotaCommandGrpcTest {
         .containsExactly("create by " + ADMIN, "reset by " + ADMIN, "delete by admin-token");
     assertThat(JSON.readTree(changes().get(0).line()).path("object").path("after").path("limits").get(0)
         .path("amount").asLong()).isEqualTo(10);
+  }
+
+  @Test
+  void aPinnedServerSpiffeIdAdmitsThatServerAndRefusesAnyOther() throws Exception {
+    List<String> right = grpc(ADMIN, "quota", "set", "acme", "--limit", "monthly:month:10");
+    right.addAll(List.of("--server-spiffe-id", SERVER_ID));
+    assertThat(run(right.toArray(String[]::new))).as(err.toString()).isZero();
+    assertThat(out.toString()).contains("created the quota of tenant acme");
+
+    // The server's SVID chains to --tls-ca, but it is not the server this client was told to expect.
+    String expected = "spiffe://cluster.local/ns/meshguard/sa/ratelimit-canary";
+    List<String> wrong = grpc(ADMIN, "quota", "delete", "acme");
+    wrong.addAll(List.of("--server-spiffe-id", expected));
+    assertThat(run(wrong.toArray(String[]::new))).as(err.toString()).isEqualTo(1);
+    assertThat(err.toString().strip()).isEqualTo("meshguard quota: refused the TLS certificate of the quota service"
+        + " at 127.0.0.1:" + server.port() + ": server SPIFFE ID " + SERVER_ID + " is not allowed; expected "
+        + expected);
+    assertThat(changes()).as("the refused call never reached the server")
+        .extracting(e -> e.event().outcome()).containsExactly("create");
+
+    List<String> notAnId = grpc(ADMIN, "quota", "list");
+    notAnId.addAll(List.of("--server-spiffe-id", "ratelimit.meshguard"));
+    assertThat(run(notAnId.toArray(String[]::new))).isEqualTo(2);
+    assertThat(err.toString()).contains("--server-spiffe-id: 'ratelimit.meshguard' is not a SPIFFE ID");
+    List<String> trustDomain = grpc(ADMIN, "quota", "list");
+    trustDomain.addAll(List.of("--server-spiffe-id", "spiffe://cluster.local"));
+    assertThat(run(trustDomain.toArray(String[]::new))).isEqualTo(2);
+    assertThat(err.toString()).contains("names a trust domain");
+    assertThat(run("quota", "list", "--grpc", "127.0.0.1:" + server.port(), "--server-spiffe-id", SERVER_ID))
+        .as("a pinned ID without TLS").isEqualTo(2);
+    assertThat(err.toString()).contains("--server-spiffe-id needs --tls-ca");
   }
 
   @Test

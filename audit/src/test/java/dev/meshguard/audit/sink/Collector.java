@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsExchange;
+import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,6 +22,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSession;
 
 /**
  * A real HTTP collector on 127.0.0.1: records every batch it accepts (2xx), answers with a chosen
@@ -46,6 +50,7 @@ final class Collector implements AutoCloseable {
   private final AtomicReference<Mode> mode = new AtomicReference<>(Mode.ACCEPT);
   private final List<Batch> accepted = new CopyOnWriteArrayList<>();
   private final AtomicInteger refusedRequests = new AtomicInteger();
+  private final List<String> negotiated = new CopyOnWriteArrayList<>();
   private final int port;
   private final String scheme;
   private HttpServer server;
@@ -65,8 +70,22 @@ final class Collector implements AutoCloseable {
 
   /** A collector over TLS of {@code context} (it does not {@link #comeBack}: that listens in plain text). */
   static Collector startHttps(SSLContext context) throws IOException {
+    return startHttps(context, List.of());
+  }
+
+  /** As {@link #startHttps(SSLContext)}, offering only {@code suites} (the context's defaults when empty). */
+  static Collector startHttps(SSLContext context, List<String> suites) throws IOException {
     HttpsServer server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.setHttpsConfigurator(new HttpsConfigurator(context));
+    server.setHttpsConfigurator(new HttpsConfigurator(context) {
+      @Override
+      public void configure(HttpsParameters params) {
+        SSLParameters parameters = context.getDefaultSSLParameters();
+        if (!suites.isEmpty()) {
+          parameters.setCipherSuites(suites.toArray(String[]::new));
+        }
+        params.setSSLParameters(parameters);
+      }
+    });
     Collector collector = new Collector(server, "https");
     collector.serve(server);
     return collector;
@@ -111,6 +130,11 @@ final class Collector implements AutoCloseable {
     return seqs;
   }
 
+  /** Over TLS: the protocol and suite of every request's session ({@code "TLSv1.3 TLS_AES_128_GCM_SHA256"}). */
+  List<String> negotiated() {
+    return List.copyOf(negotiated);
+  }
+
   /** Requests answered with a non-2xx status. */
   int refusedRequests() {
     return refusedRequests.get();
@@ -125,6 +149,10 @@ final class Collector implements AutoCloseable {
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange; InputStream in = exchange.getRequestBody()) {
       byte[] body = in.readAllBytes();
+      if (exchange instanceof HttpsExchange https) {
+        SSLSession session = https.getSSLSession();
+        negotiated.add(session.getProtocol() + " " + session.getCipherSuite());
+      }
       Mode now = mode.get();
       if (now != Mode.ACCEPT || !"POST".equals(exchange.getRequestMethod())) {
         refusedRequests.incrementAndGet();

@@ -4,6 +4,7 @@ import dev.meshguard.core.spiffe.SpiffeId;
 import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
@@ -71,7 +72,10 @@ final class ReloadingTrustManager extends X509ExtendedTrustManager {
     }
     SpiffeId id = SvidIds.of(chain[0]);
     if (!serverIds.allows(id)) {
-      throw new CertificateException("server SPIFFE ID " + id + " is not allowed");
+      // Both IDs in the message: it is what a client's user reads when the handshake fails.
+      List<String> expected = serverIds.entries();
+      throw new CertificateException("server SPIFFE ID " + id + " is not allowed; expected "
+          + (expected.size() == 1 ? expected.get(0) : "one of " + String.join(", ", expected)));
     }
   }
 

@@ -273,8 +273,12 @@ abstract class MtlsContract {
     TestCert cert = ca.leaf(ALLOWED).issue();
     assertThat(client(cert, server, List.of(SERVER_ID)).check()).isEqualTo(ServingStatus.SERVING);
     assertThat(client(cert, server, List.of("spiffe://cluster.local/ns/meshguard/*")).check()).isEqualTo(ServingStatus.SERVING);
-    assertThat(client(cert, server, List.of("spiffe://cluster.local/ns/other/sa/authz")).failedCheck().getCode())
-        .isEqualTo(Status.Code.UNAVAILABLE);
+    Status refused = client(cert, server, List.of("spiffe://cluster.local/ns/other/sa/authz")).failedCheck();
+    assertThat(refused.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    // The trust manager's reason reaches the caller through either provider's handshake exception.
+    assertThat(refused.getCause()).hasRootCauseInstanceOf(java.security.cert.CertificateException.class)
+        .hasRootCauseMessage("server SPIFFE ID " + SERVER_ID + " is not allowed; expected "
+            + "spiffe://cluster.local/ns/other/sa/authz");
   }
 
   @Test
