@@ -170,7 +170,7 @@ class CustomProviderTlsReloadTest {
     return """
         extensionProviders:
         - name: ext
-          envoyExtAuthzGrpc: {service: 127.0.0.1, port: %d, timeout: 5s}
+          envoyExtAuthzGrpc: {service: 127.0.0.1, port: %d, timeout: 20s}
         """.formatted(port);
   }
 
@@ -217,7 +217,7 @@ class CustomProviderTlsReloadTest {
           envoyExtAuthzHttp:
             service: 127.0.0.1
             port: %d
-            timeout: 5s
+            timeout: 20s
             includeRequestHeadersInCheck: [x-allow]
         """.formatted(port);
   }
