@@ -47,6 +47,8 @@ import java.util.TreeMap;
  *   jwt: {jwks_timeout: 5s, jwks_cache_ttl: 20m, jwks_stale_if_error: 24h, jwks_min_refresh_interval: 10s, clock_skew: 60s}
  *   custom_provider_tls:                # TLS to CUSTOM providers (mesh config extensionProviders), by name
  *     ext-authz: {ca_certificates: provider-ca.pem, client_certificate: mg.pem, private_key: mg-key.pem}
+ *     mesh-authz: {ca_certificates: root-cert.pem, spiffe_id: spiffe://cluster.local/ns/authz/sa/ext-authz}
+ *     by-ip: {ca_certificates: provider-ca.pem, server_name: authz.example.com}
  * }</pre>
  *
  * <p>Values of {@code headers_to_add} and {@code metadata} name where the value comes from (see
@@ -105,7 +107,7 @@ import java.util.TreeMap;
  * @param customProviderTls TLS (and mTLS) to CUSTOM providers, by the provider's name in the mesh
  *     config's {@code extensionProviders}: meshguard's own setting, since Istio's provider entries
  *     have no TLS fields (Istio takes TLS to a provider from a DestinationRule); a provider not
- *     named here is called in plaintext. Empty by default
+ *     named here is called in plaintext. The files are watched at {@code reload_interval}. Empty by default
  */
 public record AuthzOptions(
     List<Path> policies,

@@ -63,7 +63,10 @@ import java.util.stream.Stream;
  * {@link #start(AuthzOptions, Crypto, Clock, ScheduledExecutorService, MeterRegistry, DecisionAudit)}
  * wires {@link CustomProviderClients}: CUSTOM policies call their ext_authz provider from the
  * thread deciding the request, which is grpc-java's application executor (the
- * {@link GrpcServer} sets none), never a Netty event loop.
+ * {@link GrpcServer} sets none), never a Netty event loop. The same reload poll checks the
+ * providers' TLS files ({@code authz.custom_provider_tls}) and rebuilds the clients of a provider
+ * whose material changed; a refused change shows on {@code /status} as {@code last_error} (beside a
+ * refused policy reload) for as long as the files hold it.
  *
  * <h2>Health</h2>
  * {@code grpc.health.v1} reports NOT_SERVING until a policy set is loaded (with
@@ -94,7 +97,7 @@ public final class AuthzServer implements AutoCloseable, Component {
   private HttpAuthzServer http;
   private TlsContext tls;
   private ScheduledFuture<?> poll;
-  private CustomProviderClients customProviders;
+  private volatile CustomProviderClients customProviders; // set once, after start; read by the poll
   private BundleSource bundles; // null when the policies are files
   private ScheduledFuture<?> bundlePoll;
 
@@ -244,6 +247,10 @@ public final class AuthzServer implements AutoCloseable, Component {
    */
   public boolean reloadIfChanged() {
     synchronized (pollLock) {
+      CustomProviderClients providers = customProviders;
+      if (providers != null) {
+        providers.reloadTls();
+      }
       if (options.workloadRegistry() != null) {
         String hash = hashQuietly(List.of(options.workloadRegistry()));
         if (!hash.equals(registryHash)) {
@@ -449,15 +456,37 @@ public final class AuthzServer implements AutoCloseable, Component {
     return lastError.get();
   }
 
+  /**
+   * Why the last policy reload was refused, and which CUSTOM providers' TLS files hold content that
+   * was refused; null when there is nothing to report.
+   */
+  private String statusError() {
+    List<String> problems = new ArrayList<>();
+    String policies = lastError.get();
+    if (policies != null) {
+      problems.add(policies);
+    }
+    CustomProviderClients providers = customProviders;
+    if (providers != null) {
+      problems.addAll(providers.tlsProblems());
+    }
+    return problems.isEmpty() ? null : String.join("; ", problems);
+  }
+
+  /** The CUSTOM provider clients this server owns; null when started with other ones (tests). */
+  CustomProviderClients customProviders() {
+    return customProviders;
+  }
+
   @Override
   public ComponentStatus status() {
     PolicySnapshot s = snapshot();
     Map<String, String> endpoints = http == null ? Map.of("grpc", endpoint())
         : Map.of("grpc", endpoint(), "http", httpEndpoint());
     if (s == null) {
-      return ComponentStatus.notReady(COMPONENT, "no policies loaded", null, endpoints).withLastError(lastError.get());
+      return ComponentStatus.notReady(COMPONENT, "no policies loaded", null, endpoints).withLastError(statusError());
     }
-    return ComponentStatus.ready(COMPONENT, s.revision(), endpoints).withLastError(lastError.get())
+    return ComponentStatus.ready(COMPONENT, s.revision(), endpoints).withLastError(statusError())
         .withLoadedAt(s.loadedAt());
   }
 

@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * <p>The channel is plaintext unless {@link ProviderTls} is configured for the provider (in a mesh
  * the sidecar may add mTLS instead); with it, TLS runs on the server's {@code Crypto}
  * ({@link ClientTls#grpcContext()}: BCJSSE in FIPS mode), the provider's certificate must chain to
- * the configured CAs and name the {@code service} host, and the client certificate is presented
+ * the configured CAs and name the {@code service} host (or {@code server_name}, which is then also
+ * the SNI and the {@code :authority}; or carry {@code spiffe_id}), and the client certificate is presented
  * when configured. A channel connects lazily and reconnects with grpc-java's backoff, so a provider
  * that is down costs a fast {@code UNAVAILABLE}, not the whole timeout, once the channel knows.
  */
@@ -45,6 +46,11 @@ final class GrpcCustomProvider implements ProviderClient {
       b.usePlaintext();
     } else {
       b.sslContext(tls.grpcContext());
+      if (tls.serverName() != null) {
+        // grpc-java takes the TLS peer host (SNI, and the name the certificate must carry) from
+        // the authority; there is no separate setting.
+        b.overrideAuthority(tls.serverName());
+      }
     }
     this.channel = b.build();
     this.stub = AuthorizationGrpc.newBlockingStub(channel);

@@ -48,8 +48,9 @@ import java.util.Set;
  *
  * <p>With {@link ProviderTls} configured for the provider it is called over {@code https}, on the
  * server's {@code Crypto} ({@link ClientTls}: BCJSSE in FIPS mode), trusting the configured CAs,
- * checking the provider's certificate against the {@code service} host, and presenting the client
- * certificate when one is configured.
+ * checking the provider's certificate against the {@code service} host (or {@code server_name},
+ * which is then also the SNI; or {@code spiffe_id}), and presenting the client certificate when one
+ * is configured.
  */
 final class HttpCustomProvider implements ProviderClient {
 
@@ -237,6 +238,8 @@ final class HttpCustomProvider implements ProviderClient {
 
   @Override
   public void close() {
-    client.close();
+    // Not close(), which waits for the requests in flight: this runs on a request or reload thread.
+    // Those requests still complete.
+    client.shutdown();
   }
 }

@@ -192,4 +192,142 @@ class CustomProviderTlsFipsIT {
     }
     assertThat(peers).containsExactly(MESHGUARD_ID);
   }
+
+  // ---- reload and server identity on BCJSSE ----
+
+  private static final String PROVIDER_ID = "spiffe://provider.test/ns/authz/sa/ext-authz";
+
+  /** A gRPC provider on the FIPS TLS context that records the serial of each call's client certificate. */
+  private GrpcServer recordingGrpcProvider(TestCert leaf, Path clientCa, List<String> serials) throws Exception {
+    CertFiles files = leaf.writeTo(dir, "provider");
+    TlsContext serverTls = TlsContext.forServer(TlsOptions.builder().certFile(files.chain()).keyFile(files.key())
+        .trustBundleFile(clientCa).clientAuth(TlsOptions.ClientAuth.REQUIRE).reloadInterval(Duration.ZERO).build(),
+        crypto, null);
+    closing.add(serverTls);
+    GrpcServer server = GrpcServer.builder().port(0).tls(serverTls)
+        .intercept(new io.grpc.ServerInterceptor() {
+          @Override
+          public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call,
+              io.grpc.Metadata headers, io.grpc.ServerCallHandler<Q, R> next) {
+            try {
+              SSLSession session = call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_SSL_SESSION);
+              serials.add(((X509Certificate) session.getPeerCertificates()[0]).getSerialNumber().toString(16));
+            } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+              serials.add("none");
+            }
+            return next.startCall(call, headers);
+          }
+        })
+        .addService(new AuthorizationGrpc.AuthorizationImplBase() {
+          @Override
+          public void check(CheckRequest request, StreamObserver<CheckResponse> observer) {
+            observer.onNext(CheckResponse.newBuilder().setStatus(com.google.rpc.Status.newBuilder().setCode(0)).build());
+            observer.onCompleted();
+          }
+        }).start();
+    closing.add(server);
+    return server;
+  }
+
+  @Test
+  void aRotatedClientCertificateReachesAGrpcProviderIdentifiedBySpiffeIdOnBcjsse() throws Exception {
+    TestCa providerCa = TestCa.create("provider.test");
+    TestCa meshguardCa = TestCa.create("cluster.local");
+    List<String> serials = new CopyOnWriteArrayList<>();
+    // An X.509-SVID only: no DNS name, no IP address for host name verification to find.
+    GrpcServer server = recordingGrpcProvider(providerCa.leaf(PROVIDER_ID).issue(),
+        meshguardCa.writeBundle(dir.resolve("meshguard-ca.pem")), serials);
+    TestCert v1 = meshguardCa.leaf(MESHGUARD_ID).issue();
+    CertFiles client = v1.writeTo(dir, "meshguard");
+    ProviderTls tls = new ProviderTls(providerCa.writeBundle(dir.resolve("provider-ca.pem")), client.chain(),
+        client.key(), null, PROVIDER_ID);
+    ExtensionProvider provider = new ExtensionProvider("ext", true, "127.0.0.1", server.port(),
+        Duration.ofSeconds(10), false, "", List.of());
+    CustomProviderClients clients = new CustomProviderClients(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+        dev.meshguard.core.time.Clock.SYSTEM, CustomProviderClients.loadTls(java.util.Map.of("ext", tls), crypto));
+    closing.add(clients);
+
+    ProviderVerdict first = clients.client(provider).check(allowed());
+    assertThat(first.kind()).as(first.detail()).isEqualTo(ProviderVerdict.Kind.ALLOW);
+
+    Path chain = client.chain();
+    String whole = java.nio.file.Files.readString(chain);
+    java.nio.file.Files.writeString(chain, whole.substring(0, whole.length() / 2));
+    assertThat(clients.reloadTls()).as("a half-written chain is refused").isEmpty();
+    assertThat(clients.tlsProblems()).singleElement().asString().contains(chain.toString());
+    assertThat(clients.client(provider).check(allowed()).kind()).isEqualTo(ProviderVerdict.Kind.ALLOW);
+
+    TestCert v2 = meshguardCa.leaf(MESHGUARD_ID).issue();
+    v2.writeTo(dir, "meshguard");
+    assertThat(clients.reloadTls()).containsExactly("ext");
+    ProviderVerdict after = clients.client(provider).check(allowed());
+    assertThat(after.kind()).as(after.detail()).isEqualTo(ProviderVerdict.Kind.ALLOW);
+    assertThat(serials).containsExactly(v1.serial().toString(16), v1.serial().toString(16), v2.serial().toString(16));
+    assertThat(clients.tlsProblems()).isEmpty();
+    assertThat(clients.tls("ext").sslContext().getProvider().getName()).isEqualTo("BCJSSE");
+  }
+
+  @Test
+  void aGrpcProviderWithAnotherSpiffeIdIsRefusedOnBcjsse() throws Exception {
+    TestCa providerCa = TestCa.create("provider.test");
+    TestCa meshguardCa = TestCa.create("cluster.local");
+    List<String> serials = new CopyOnWriteArrayList<>();
+    GrpcServer server = recordingGrpcProvider(providerCa.leaf("spiffe://provider.test/ns/authz/sa/impostor").issue(),
+        meshguardCa.writeBundle(dir.resolve("meshguard-ca.pem")), serials);
+    CertFiles client = meshguardCa.leaf(MESHGUARD_ID).issue().writeTo(dir, "meshguard");
+    ProviderTls tls = new ProviderTls(providerCa.writeBundle(dir.resolve("provider-ca.pem")), client.chain(),
+        client.key(), null, PROVIDER_ID);
+    ExtensionProvider provider = new ExtensionProvider("ext", true, "127.0.0.1", server.port(),
+        Duration.ofSeconds(10), false, "", List.of());
+    try (GrpcCustomProvider grpc = new GrpcCustomProvider(provider,
+        CustomProviderClients.loadTls(java.util.Map.of("ext", tls), crypto).get("ext"))) {
+      assertThat(grpc.check(allowed()).kind()).isEqualTo(ProviderVerdict.Kind.ERROR);
+    }
+    assertThat(serials).isEmpty();
+  }
+
+  /** An HTTPS provider on the FIPS provider's TLS (no client certificate asked): counts the calls. */
+  private HttpsServer fipsHttpsProvider(TestCert leaf, List<String> calls) throws Exception {
+    char[] password = "provider-test-password".toCharArray();
+    KeyStore keys = crypto.newKeyStore();
+    keys.setKeyEntry("provider", leaf.privateKey(), password, leaf.chain().toArray(new X509Certificate[0]));
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", crypto.tlsProvider());
+    kmf.init(keys, password);
+    SSLContext context = SSLContext.getInstance("TLS", crypto.tlsProvider());
+    context.init(kmf.getKeyManagers(), null, crypto.secureRandom());
+    HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.setHttpsConfigurator(new HttpsConfigurator(context));
+    server.createContext("/", exchange -> {
+      calls.add(exchange.getRequestURI().toString());
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    server.setExecutor(Executors.newCachedThreadPool());
+    server.start();
+    closing.add(() -> server.stop(0));
+    return server;
+  }
+
+  @Test
+  void anHttpsProviderIsCheckedAgainstItsServerNameOnBcjsse() throws Exception {
+    TestCa providerCa = TestCa.create("provider.test");
+    List<String> calls = new CopyOnWriteArrayList<>();
+    // Certified for the name and for the address connected to: only server_name may decide.
+    HttpsServer server = fipsHttpsProvider(providerCa.leaf(PROVIDER_ID).dnsNames("ext-authz.provider.test")
+        .issue(), calls);
+    Path ca = providerCa.writeBundle(dir.resolve("provider-ca.pem"));
+    ExtensionProvider provider = new ExtensionProvider("ext", false, "127.0.0.1", server.getAddress().getPort(),
+        Duration.ofSeconds(10), false, "/check", List.of("x-allow"));
+
+    for (String name : List.of("ext-authz.provider.test", "other.provider.test")) {
+      ProviderTls tls = new ProviderTls(ca, null, null, name, null);
+      try (HttpCustomProvider http = new HttpCustomProvider(provider,
+          CustomProviderClients.loadTls(java.util.Map.of("ext", tls), crypto).get("ext"))) {
+        ProviderVerdict verdict = http.check(allowed());
+        assertThat(verdict.kind()).as(name + ": " + verdict.detail())
+            .isEqualTo(name.startsWith("ext-authz") ? ProviderVerdict.Kind.ALLOW : ProviderVerdict.Kind.ERROR);
+      }
+    }
+    assertThat(calls).as("only the call to the right name got through").hasSize(1);
+  }
 }

@@ -2,6 +2,7 @@ package dev.meshguard.core.tls;
 
 import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
+import dev.meshguard.core.spiffe.SpiffeId;
 import io.grpc.netty.GrpcSslContexts;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import javax.net.ssl.KeyManager;
+import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSession;
@@ -37,7 +39,24 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * {@link SslContext} ({@link #grpcContext()}), and a JDK {@link SSLContext} ({@link #sslContext()},
  * for {@code java.net.http.HttpClient}).
  *
- * <p>The files are read once, by {@link #load}; a client that wants new material loads again.
+ * <h2>Reloading</h2>
+ * The files are read by {@link #load} and again by {@link #checkForChanges()}, which the owner
+ * calls from its reload poll: it is the same {@link ReloadingMaterial} that serves
+ * {@link TlsContext} (content digests, a complete new generation swapped in atomically, a bad or
+ * half-written file refused and counted once while the last good generation stays, retried when
+ * the content changes again). Contexts built by this instance hand out key and trust managers that
+ * follow the current generation, so their next full handshake uses new material; but a context
+ * also caches TLS sessions, and a resumed session keeps the identity it was made with. An owner
+ * that wants the new identity seen at once builds new contexts (and clients) when
+ * {@link #checkForChanges()} returns true.
+ *
+ * <h2>Server identity</h2>
+ * By default the server must name the host it is reached at (RFC 2818 {@code HTTPS} endpoint
+ * identification). {@link #expecting} changes that: a {@code serverName} is sent as SNI and is what
+ * the certificate must name instead (for a JDK client, {@link #sslContext()} makes both so; a
+ * grpc-java client passes {@link #serverName()} to {@code overrideAuthority}), and a
+ * {@code spiffeId} replaces host name verification by an exact match of the certificate's one URI
+ * SAN, as for mesh workloads, whose X.509-SVIDs carry no DNS names.
  */
 public final class ClientTls {
 
@@ -49,17 +68,24 @@ public final class ClientTls {
 
   private final Crypto crypto;
   private final Path caFile;
+  /** The files' live material; null when no file is configured (nothing to reload). */
+  private final ReloadingMaterial material;
   private final X509ExtendedTrustManager trustManager;
   private final X509ExtendedKeyManager keyManager;
   private final List<String> cipherSuites;
+  private final String serverName; // null: the host the client connects to
+  private final SpiffeId serverId; // null: host name verification
 
-  private ClientTls(Crypto crypto, Path caFile, X509ExtendedTrustManager trustManager,
-      X509ExtendedKeyManager keyManager, List<String> cipherSuites) {
+  private ClientTls(Crypto crypto, Path caFile, ReloadingMaterial material, X509ExtendedTrustManager trustManager,
+      X509ExtendedKeyManager keyManager, List<String> cipherSuites, String serverName, SpiffeId serverId) {
     this.crypto = crypto;
     this.caFile = caFile;
+    this.material = material;
     this.trustManager = trustManager;
     this.keyManager = keyManager;
     this.cipherSuites = cipherSuites;
+    this.serverName = serverName;
+    this.serverId = serverId;
   }
 
   /**
@@ -82,12 +108,34 @@ public final class ClientTls {
     }
     // TlsMaterial already turns PEM files into key and trust managers of the mode's provider,
     // checking that the key belongs to the certificate; the options here only name the files.
+    // The interval is unused: the owner of this ClientTls decides when to checkForChanges().
     TlsOptions files = TlsOptions.builder().certFile(certFile).keyFile(keyFile).trustBundleFile(caFile)
         .clientAuth(TlsOptions.ClientAuth.NONE).reloadInterval(Duration.ZERO).build();
-    TlsMaterial material = TlsMaterial.build(crypto, files, FileContents.read(files));
-    X509ExtendedTrustManager trust = material.trustManager() != null ? material.trustManager()
+    ReloadingMaterial material = caFile == null && certFile == null ? null : ReloadingMaterial.load(crypto, files);
+    X509ExtendedTrustManager trust = caFile != null ? new ReloadingTrustManager(material, null)
         : defaultTrustManager(crypto, setting);
-    return new ClientTls(crypto, caFile, trust, material.keyManager(), providerDefaultSuites(crypto, trust));
+    X509ExtendedKeyManager key = certFile != null ? new ReloadingKeyManager(material) : null;
+    return new ClientTls(crypto, caFile, material, trust, key, providerDefaultSuites(crypto, trust), null, null);
+  }
+
+  /**
+   * This material with another expectation of the server's identity.
+   *
+   * @param serverName the name sent as SNI and that the server's certificate must name (DNS SAN),
+   *     in place of the host connected to; null for that host
+   * @param spiffeId the SPIFFE ID the server's certificate must carry as its one URI SAN, checked
+   *     instead of any host name (the chain must still reach the CA file); null for host name
+   *     verification
+   * @throws IllegalArgumentException when {@code serverName} is not a valid SNI host name
+   */
+  public ClientTls expecting(String serverName, SpiffeId spiffeId) {
+    if (serverName != null) {
+      new SNIHostName(serverName); // throws IllegalArgumentException naming the problem
+    }
+    X509ExtendedTrustManager base = this.serverId == null ? trustManager
+        : ((ExpectedSpiffeIdTrustManager) trustManager).delegate();
+    X509ExtendedTrustManager trust = spiffeId == null ? base : new ExpectedSpiffeIdTrustManager(base, spiffeId);
+    return new ClientTls(crypto, caFile, material, trust, keyManager, cipherSuites, serverName, spiffeId);
   }
 
   /**
@@ -138,7 +186,7 @@ public final class ClientTls {
         .trustManager(trustManager)
         .protocols(PROTOCOLS)
         .secureRandom(crypto.secureRandom())
-        .endpointIdentificationAlgorithm(HTTPS);
+        .endpointIdentificationAlgorithm(endpointIdentification());
     if (keyManager != null) {
       builder.keyManager(keyManager);
     }
@@ -166,28 +214,91 @@ public final class ClientTls {
   }
 
   /**
+   * "HTTPS", or empty (both JSSE providers read it as "none") when a SPIFFE ID is checked instead:
+   * not null, since grpc-java puts "HTTPS" on an engine without an algorithm.
+   */
+  private String endpointIdentification() {
+    return serverId == null ? HTTPS : TlsContext.NO_ENDPOINT_IDENTIFICATION;
+  }
+
+  /**
    * A JDK context of the mode's provider with these managers, for {@code HttpClient.Builder.sslContext}.
    * The JDK client verifies host names itself (unless its
-   * {@code jdk.internal.httpclient.disableHostnameVerification} property is set).
+   * {@code jdk.internal.httpclient.disableHostnameVerification} property is set). With a
+   * {@link #serverName()}, its engines take that name as their peer host and SNI, whatever host
+   * the client connects to, so the JDK's verification checks the certificate against it. Each call
+   * returns a new context, with an empty session cache.
    */
   public SSLContext sslContext() throws ConfigException {
     try {
       SSLContext context = SSLContext.getInstance(CONTEXT_PROTOCOL, crypto.tlsProvider());
       context.init(keyManager == null ? null : new KeyManager[] {keyManager}, new TrustManager[] {trustManager},
           crypto.secureRandom());
-      return context;
+      return serverName == null ? context : ServerNameSslContext.wrap(context, serverName);
     } catch (GeneralSecurityException e) {
       throw ConfigException.forSetting("tls", "cannot build a " + crypto.tlsProvider().getName()
           + " client TLS context: " + e.getMessage());
     }
   }
 
-  /** The JDK parameters to use with {@link #sslContext()}: {@link #PROTOCOLS}, host name verification. */
+  /**
+   * The JDK parameters to use with {@link #sslContext()}: {@link #PROTOCOLS}, host name
+   * verification (none when a SPIFFE ID is expected: the trust manager checks it), SNI.
+   */
   public javax.net.ssl.SSLParameters sslParameters() {
     javax.net.ssl.SSLParameters parameters = new javax.net.ssl.SSLParameters();
     parameters.setProtocols(PROTOCOLS.clone());
-    parameters.setEndpointIdentificationAlgorithm(HTTPS);
+    parameters.setEndpointIdentificationAlgorithm(endpointIdentification());
+    if (serverName != null) {
+      parameters.setServerNames(List.of(new SNIHostName(serverName)));
+    }
     return parameters;
+  }
+
+  /**
+   * Reads the files again and, when their content changed and loads, makes it current: see the
+   * class comment. A refused change (missing, half-written or mismatched file) keeps the current
+   * generation, is logged and counted once per distinct problem ({@link #reloadFailures()},
+   * {@link #reloadProblem()}), and is tried again when the content changes. Thread-safe; never
+   * throws for a file problem.
+   *
+   * @return true when a new generation became current
+   */
+  public boolean checkForChanges() {
+    return material != null && material.checkForChanges();
+  }
+
+  /** 1 after {@link #load}, +1 per change {@link #checkForChanges()} accepted. */
+  public long generation() {
+    return material == null ? 1 : material.current().number();
+  }
+
+  /** Changes refused by {@link #checkForChanges()}; each distinct problem counts once. */
+  public long reloadFailures() {
+    return material == null ? 0 : material.failures();
+  }
+
+  /**
+   * Why the files' current content was refused (naming the file and the problem), or null when
+   * the current generation is the files' content.
+   */
+  public String reloadProblem() {
+    return material == null ? null : material.lastProblem();
+  }
+
+  /** The certificate presented now, or null when none is configured. */
+  public java.security.cert.X509Certificate certificate() {
+    return material == null ? null : material.current().material().leaf();
+  }
+
+  /** The name sent as SNI and checked against the server's certificate; null for the host connected to. */
+  public String serverName() {
+    return serverName;
+  }
+
+  /** The SPIFFE ID the server must present instead of a host name; null for host name verification. */
+  public SpiffeId serverId() {
+    return serverId;
   }
 
   public Crypto crypto() {
@@ -232,6 +343,7 @@ public final class ClientTls {
   @Override
   public String toString() {
     return "ClientTls[" + crypto.tlsProvider().getName() + ", CA " + (caFile == null ? "JVM default" : caFile)
-        + (keyManager == null ? "" : ", client certificate") + "]";
+        + (keyManager == null ? "" : ", client certificate") + (serverName == null ? "" : ", server name " + serverName)
+        + (serverId == null ? "" : ", server " + serverId) + "]";
   }
 }

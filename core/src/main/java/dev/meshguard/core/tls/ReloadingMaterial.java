@@ -47,7 +47,7 @@ final class ReloadingMaterial {
   // Written only by checkForChanges (synchronized).
   private byte[] currentDigest;
   private byte[] rejectedDigest;
-  private String lastProblem;
+  private volatile String lastProblem; // also read by status pages
 
   private ReloadingMaterial(Crypto crypto, TlsOptions options, TlsMaterial material, byte[] digest) {
     this.crypto = crypto;
@@ -87,6 +87,11 @@ final class ReloadingMaterial {
   /** Reloads that were refused (distinct bad contents or read problems), for metrics and tests. */
   long failures() {
     return failures.get();
+  }
+
+  /** Why the files' current content was refused, or null when the current generation is that content. */
+  String lastProblem() {
+    return lastProblem;
   }
 
   /**

@@ -9,6 +9,7 @@ import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.crypto.CryptoMode;
 import dev.meshguard.testkit.tls.CertFiles;
 import dev.meshguard.testkit.tls.TestCa;
+import dev.meshguard.testkit.tls.TestCert;
 import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -75,5 +76,51 @@ class ClientTlsTest {
         () -> ClientTls.load(crypto, "t", null, one.chain(), two.key()));
     assertThat(e.errors()).extracting(ConfigError::render).singleElement().asString()
         .contains(two.key().toString()).contains("does not belong to the certificate");
+  }
+
+  @Test
+  void checkForChangesLoadsNewContentRefusesBadContentOnceAndRetriesWhenItChanges() throws Exception {
+    TestCa ca = TestCa.create("example.test");
+    TestCert v1 = ca.leaf("spiffe://example.test/client").issue();
+    CertFiles files = v1.writeTo(dir, "client");
+    ClientTls tls = ClientTls.load(crypto, "t", ca.writeBundle(dir.resolve("ca.pem")), files.chain(), files.key());
+    assertThat(tls.checkForChanges()).as("nothing changed").isFalse();
+    assertThat(tls.generation()).isEqualTo(1);
+
+    java.nio.file.Files.writeString(files.key(), "-----BEGIN PRIVATE KEY-----\nMIGH"); // half-written
+    assertThat(tls.checkForChanges()).isFalse();
+    assertThat(tls.checkForChanges()).isFalse();
+    assertThat(tls.reloadFailures()).as("one problem, counted once").isEqualTo(1);
+    assertThat(tls.reloadProblem()).startsWith(files.key().toString());
+    assertThat(tls.certificate().getSerialNumber()).as("the last good material stays").isEqualTo(v1.serial());
+
+    TestCert v2 = ca.leaf("spiffe://example.test/client").issue();
+    v2.writeTo(dir, "client");
+    assertThat(tls.checkForChanges()).isTrue();
+    assertThat(tls.generation()).isEqualTo(2);
+    assertThat(tls.certificate().getSerialNumber()).isEqualTo(v2.serial());
+    assertThat(tls.reloadProblem()).isNull();
+  }
+
+  @Test
+  void withoutFilesThereIsNothingToReload() throws Exception {
+    ClientTls tls = ClientTls.load(crypto, "t", null, null, null);
+    assertThat(tls.checkForChanges()).isFalse();
+    assertThat(tls.generation()).isEqualTo(1);
+    assertThat(tls.reloadProblem()).isNull();
+  }
+
+  @Test
+  void anExpectedSpiffeIdReplacesHostNameVerificationAndAServerNameIsTheSni() throws Exception {
+    TestCa ca = TestCa.create("example.test");
+    ClientTls plain = ClientTls.load(crypto, "t", ca.writeBundle(dir.resolve("ca.pem")), null, null);
+    ClientTls svid = plain.expecting("authz.example.test",
+        dev.meshguard.core.spiffe.SpiffeId.parse("spiffe://example.test/authz"));
+    assertThat(svid.sslParameters().getEndpointIdentificationAlgorithm()).isEmpty();
+    assertThat(svid.sslParameters().getServerNames()).containsExactly(new javax.net.ssl.SNIHostName("authz.example.test"));
+    assertThat(svid.serverName()).isEqualTo("authz.example.test");
+    javax.net.ssl.SSLEngine engine = svid.sslContext().createSSLEngine("10.0.0.7", 443);
+    assertThat(engine.getPeerHost()).as("the engine's peer host is the server name").isEqualTo("authz.example.test");
+    assertThat(plain.expecting(null, null).sslParameters().getEndpointIdentificationAlgorithm()).isEqualTo("HTTPS");
   }
 }
