@@ -111,9 +111,10 @@ class CustomProviderTlsReloadTest {
 
   private AuthzFixture meshguard(String meshConfig, ProviderTls tls) throws Exception {
     Path home = Files.createDirectories(dir.resolve("meshguard-home"));
-    AuthzOptions options = AuthzOptions.DEFAULTS
-        .withMeshConfig(Files.writeString(home.resolve("mesh.yaml"), meshConfig))
-        .withCustomProviderTls(Map.of("ext", tls));
+    AuthzOptions options = AuthzOptions.builder()
+        .meshConfig(Files.writeString(home.resolve("mesh.yaml"), meshConfig))
+        .customProviderTls(Map.of("ext", tls))
+        .build();
     AuthzFixture f = AuthzFixture.start(home, options, CustomProviderTest.customPolicies("ext"), null);
     closing.add(f);
     return f;
