@@ -396,26 +396,8 @@ public final class RedisStore implements CounterStore {
       return "TLS handshake failed: the server's certificate is not trusted: it does not chain to " + anchors + " ("
           + untrusted.getMessage() + ")";
     }
-    String detail = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-    // Alerts Redis sent about the client's certificate, by their RFC 8446 6.2 names, which both
-    // SunJSSE ("Received fatal alert: certificate_required") and BCJSSE ("certificate_required(116)")
-    // put in the message. A TLS 1.2 server may answer a missing one with a bare handshake_failure,
-    // which is left as it is.
-    if (detail.contains("certificate_required")) {
-      return "TLS handshake failed: Redis requires a client certificate (set ratelimit.redis.tls_client_certificate"
-          + " and tls_private_key) (" + detail + ")";
-    }
-    if (this.tls != null && this.tls.presentsCertificate() && REFUSED_CLIENT_CERTIFICATE.stream()
-        .anyMatch(detail::contains)) {
-      return "TLS handshake failed: Redis refused the client certificate in ratelimit.redis.tls_client_certificate ("
-          + options.tlsClientCertificate() + ") (" + detail + ")";
-    }
-    return "TLS handshake failed: " + detail;
+    return "TLS handshake failed: " + (root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage());
   }
-
-  /** TLS alerts a server sends when it does not accept the client's certificate (RFC 8446 6.2). */
-  private static final List<String> REFUSED_CLIENT_CERTIFICATE = List.of("unknown_ca", "bad_certificate",
-      "certificate_unknown", "certificate_expired", "certificate_revoked", "unsupported_certificate");
 
   /**
    * Loads the script and calls it a few times without keys before requests come: a cold JVM's

@@ -9,11 +9,13 @@ import dev.meshguard.core.config.ConfigException;
 import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.crypto.CryptoMode;
 import dev.meshguard.core.time.ManualClock;
+import dev.meshguard.testkit.Await;
 import dev.meshguard.testkit.FreePorts;
 import dev.meshguard.testkit.redis.RedisServerProcess;
 import dev.meshguard.testkit.tls.CertFiles;
 import dev.meshguard.testkit.tls.TestCa;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -71,6 +73,14 @@ class RedisClientCertIT {
     return RedisConformanceIT.TEST_OPTIONS.withTlsCa(redis.caFile);
   }
 
+  /**
+   * Waits for the store's connection: a cold JVM's first TLS handshake can take longer than the
+   * connect timeout on a loaded machine, and the store then connects on its next attempt (1 s later).
+   */
+  static void awaitConnected(RedisStore store, String what) {
+    Await.until(Duration.ofSeconds(30), store::connected, () -> what + ": " + store);
+  }
+
   /** Three decisions on a limit of 2 per minute, all by Redis (none by the failure mode). */
   static void assertRedisDecides(RedisStore store, TlsRedis redis) throws Exception {
     RateLimitConfig config = RateLimitConfig.parse("d.yaml", RedisTlsIT.CONFIG);
@@ -89,14 +99,14 @@ class RedisClientCertIT {
   }
 
   /**
-   * Redis refused the store: a request is answered by {@code mode}, counted as a store error, and
-   * the store says why ({@code why}).
+   * Redis refused the store: it is not connected, a request is answered by {@code mode} and counted
+   * as a store error, and no script ran. Why is not compared: over TLS 1.3 Redis checks the client
+   * certificate after the client's handshake is done, so its alert ({@code certificate_required},
+   * {@code unknown_ca}) races with the connection closing, and an attempt may only see "Connection
+   * closed prematurely" (seen on cluster retries).
    */
-  static final String NO_CERTIFICATE = "Redis requires a client certificate (set"
-      + " ratelimit.redis.tls_client_certificate and tls_private_key) (";
-
-  static void assertRefusedAndAnsweredBy(RedisStore store, StoreUri uri, TlsRedis redis, FailureMode mode,
-      String why) throws Exception {
+  static void assertRefusedAndAnsweredBy(RedisStore store, StoreUri uri, TlsRedis redis, FailureMode mode)
+      throws Exception {
     assertThat(store.connected()).as("Redis refused the connection").isFalse();
     RateLimitConfig config = RateLimitConfig.parse("d.yaml", RedisTlsIT.CONFIG);
     ManualClock clock = new ManualClock(Instant.ofEpochSecond(1_700_000_000L));
@@ -111,14 +121,14 @@ class RedisClientCertIT {
     List<Hit> hits = List.of(new Hit(CounterKey.of("d", List.of(new Descriptor.Entry("k", "v"))),
         Algorithm.FIXED_WINDOW, 2, 2, 60, 1));
     assertThatThrownBy(() -> store.hit(hits, clock.millis())).isInstanceOf(StoreException.class)
-        .hasMessageStartingWith("not connected to " + uri + ": TLS handshake failed: " + why);
+        .hasMessageStartingWith("not connected to " + uri + ": ");
   }
 
   @Test
   void withAClientCertificateTheStoreDecidesRequests() throws Exception {
     try (RedisStore store = RedisStore.connect(tls.uri(),
         trustingRedis(tls).withTlsClientCertificate(client.chain(), client.key()))) {
-      assertThat(store.connected()).as("connected with the client certificate").isTrue();
+      awaitConnected(store, "connected with the client certificate");
       assertRedisDecides(store, tls);
     }
   }
@@ -127,7 +137,7 @@ class RedisClientCertIT {
   @EnumSource(FailureMode.class)
   void withoutAClientCertificateRedisRefusesTheStoreAndTheFailureModeAnswers(FailureMode mode) throws Exception {
     try (RedisStore store = RedisStore.connect(tls.uri(), trustingRedis(tls))) {
-      assertRefusedAndAnsweredBy(store, tls.uri(), tls, mode, NO_CERTIFICATE);
+      assertRefusedAndAnsweredBy(store, tls.uri(), tls, mode);
     }
   }
 
@@ -139,8 +149,7 @@ class RedisClientCertIT {
         .writeTo(dir, "stranger");
     try (RedisStore store = RedisStore.connect(tls.uri(),
         trustingRedis(tls).withTlsClientCertificate(stranger.chain(), stranger.key()))) {
-      assertRefusedAndAnsweredBy(store, tls.uri(), tls, FailureMode.DENY,
-          "Redis refused the client certificate in ratelimit.redis.tls_client_certificate (" + stranger.chain() + ")");
+      assertRefusedAndAnsweredBy(store, tls.uri(), tls, FailureMode.DENY);
     }
   }
 
@@ -148,7 +157,7 @@ class RedisClientCertIT {
   void sentinel_withAClientCertificateTheStoreFindsTheMasterAndDecidesRequests() throws Exception {
     try (RedisStore store = RedisStore.connect(sentinelUri(),
         trustingRedis(tls).withTlsClientCertificate(client.chain(), client.key()))) {
-      assertThat(store.connected()).as("connected through the Sentinel with the client certificate").isTrue();
+      awaitConnected(store, "connected through the Sentinel with the client certificate");
       assertRedisDecides(store, tls);
     }
   }
@@ -156,7 +165,7 @@ class RedisClientCertIT {
   @Test
   void sentinel_withoutAClientCertificateTheFailureModeAnswers() throws Exception {
     try (RedisStore store = RedisStore.connect(sentinelUri(), trustingRedis(tls))) {
-      assertRefusedAndAnsweredBy(store, sentinelUri(), tls, FailureMode.ALLOW, NO_CERTIFICATE);
+      assertRefusedAndAnsweredBy(store, sentinelUri(), tls, FailureMode.ALLOW);
     }
   }
 
