@@ -126,6 +126,42 @@ class RateLimitSettingsConfigTest {
   }
 
   @Test
+  void redisClientCertificateAndKeyAreFilesRelativeToTheConfigFileAndUnsetByDefault() throws Exception {
+    RateLimitOptions defaults = load("{}\n", Map.of());
+    assertThat(defaults.redis().tlsClientCertificate()).as("no client certificate").isNull();
+    assertThat(defaults.redis().tlsPrivateKey()).isNull();
+    RateLimitOptions options = load("""
+        ratelimit:
+          store: rediss://redis.example:6380
+          redis:
+            tls_ca: certs/redis-ca.pem
+            tls_client_certificate: certs/meshguard.pem
+            tls_private_key: certs/meshguard-key.pem
+        """, Map.of());
+    assertThat(options.redis().tlsClientCertificate()).isEqualTo(dir.resolve("certs/meshguard.pem"));
+    assertThat(options.redis().tlsPrivateKey()).isEqualTo(dir.resolve("certs/meshguard-key.pem"));
+  }
+
+  @Test
+  void aRedisClientCertificateWithoutItsKeyOrTheOtherWayRoundIsRefusedAtItsSection() throws Exception {
+    assertThatThrownBy(() -> load("""
+        ratelimit:
+          store: rediss://redis.example:6380
+          redis:
+            tls_client_certificate: certs/meshguard.pem
+        """, Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("meshguard.yaml:4:5: ratelimit.redis: tls_client_certificate and tls_private_key are"
+            + " given together (tls_client_certificate " + dir.resolve("certs/meshguard.pem")
+            + ", tls_private_key null)");
+    assertThatThrownBy(() -> load("ratelimit: {store: 'rediss://redis.example:6380'}\n",
+        Map.of("MESHGUARD_RATELIMIT_REDIS_TLS_PRIVATE_KEY", "/certs/meshguard-key.pem")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("ratelimit.redis: tls_client_certificate and tls_private_key are given together"
+            + " (tls_client_certificate null, tls_private_key /certs/meshguard-key.pem)");
+  }
+
+  @Test
   void mistakesAreRefusedWithTheirPositions() throws Exception {
     assertThatThrownBy(() -> load("""
         ratelimit:

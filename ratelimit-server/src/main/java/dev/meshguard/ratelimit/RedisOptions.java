@@ -25,6 +25,10 @@ import java.util.Objects;
  * @param tlsCa for {@code rediss://} stores: a PEM file of the CA certificates that Redis's server
  *     certificate must chain to (its host name or IP address is checked too); null for the JVM's
  *     default trust store. Ignored without TLS.
+ * @param tlsClientCertificate for {@code rediss://} stores: a PEM file of the client certificate
+ *     chain (leaf first) presented to Redis, for servers that require one ({@code tls-auth-clients
+ *     yes}); null for none. Given exactly when {@code tlsPrivateKey} is. Ignored without TLS.
+ * @param tlsPrivateKey the PEM private key of {@code tlsClientCertificate}; null for none
  */
 public record RedisOptions(
     @Range(min = "1ms", max = "1h") Duration commandTimeout,
@@ -33,7 +37,9 @@ public record RedisOptions(
     String keyPrefix,
     @Range(min = "0", max = "1h") Duration expirationJitter,
     @Range(min = "1s", max = "1h") Duration clusterRefreshPeriod,
-    Path tlsCa) {
+    Path tlsCa,
+    Path tlsClientCertificate,
+    Path tlsPrivateKey) {
 
   public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofMillis(50);
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofMillis(500);
@@ -43,7 +49,8 @@ public record RedisOptions(
   public static final Duration DEFAULT_CLUSTER_REFRESH_PERIOD = Duration.ofSeconds(10);
 
   public static final RedisOptions DEFAULTS = new RedisOptions(DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
-      DEFAULT_REQUEST_QUEUE_SIZE, DEFAULT_KEY_PREFIX, DEFAULT_EXPIRATION_JITTER, DEFAULT_CLUSTER_REFRESH_PERIOD, null);
+      DEFAULT_REQUEST_QUEUE_SIZE, DEFAULT_KEY_PREFIX, DEFAULT_EXPIRATION_JITTER, DEFAULT_CLUSTER_REFRESH_PERIOD, null,
+      null, null);
 
   public RedisOptions {
     Objects.requireNonNull(commandTimeout, "commandTimeout");
@@ -63,12 +70,18 @@ public record RedisOptions(
     if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
       throw new IllegalArgumentException("keyPrefix must not contain '{' or '}' (they mark Redis Cluster hash tags)");
     }
+    if ((tlsClientCertificate == null) != (tlsPrivateKey == null)) {
+      // The config binder reports this at the ratelimit.redis section, so the message names the keys.
+      throw new IllegalArgumentException("tls_client_certificate and tls_private_key are given together"
+          + " (tls_client_certificate " + tlsClientCertificate + ", tls_private_key " + tlsPrivateKey + ")");
+    }
   }
 
   /** Options without a TLS CA file (the JVM's default trust store for {@code rediss://}). */
   public RedisOptions(Duration commandTimeout, Duration connectTimeout, int requestQueueSize, String keyPrefix,
       Duration expirationJitter, Duration clusterRefreshPeriod) {
-    this(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter, clusterRefreshPeriod, null);
+    this(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter, clusterRefreshPeriod, null,
+        null, null);
   }
 
   private static void positive(Duration d, String name) {
@@ -79,22 +92,31 @@ public record RedisOptions(
 
   public RedisOptions withCommandTimeout(Duration timeout) {
     return new RedisOptions(timeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter,
-        clusterRefreshPeriod, tlsCa);
+        clusterRefreshPeriod, tlsCa, tlsClientCertificate, tlsPrivateKey);
   }
 
   public RedisOptions withRequestQueueSize(int size) {
     return new RedisOptions(commandTimeout, connectTimeout, size, keyPrefix, expirationJitter, clusterRefreshPeriod,
-        tlsCa);
+        tlsCa, tlsClientCertificate, tlsPrivateKey);
   }
 
   public RedisOptions withClusterRefreshPeriod(Duration period) {
     return new RedisOptions(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter, period,
-        tlsCa);
+        tlsCa, tlsClientCertificate, tlsPrivateKey);
   }
 
   /** These options trusting the CA certificates in {@code caFile} (PEM) for {@code rediss://}; null for the JVM's. */
   public RedisOptions withTlsCa(Path caFile) {
     return new RedisOptions(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter,
-        clusterRefreshPeriod, caFile);
+        clusterRefreshPeriod, caFile, tlsClientCertificate, tlsPrivateKey);
+  }
+
+  /**
+   * These options presenting the client certificate chain in {@code certFile} with its key in
+   * {@code keyFile} (PEM) to a {@code rediss://} Redis; both null for none.
+   */
+  public RedisOptions withTlsClientCertificate(Path certFile, Path keyFile) {
+    return new RedisOptions(commandTimeout, connectTimeout, requestQueueSize, keyPrefix, expirationJitter,
+        clusterRefreshPeriod, tlsCa, certFile, keyFile);
   }
 }

@@ -284,10 +284,13 @@ public final class RedisStore implements CounterStore {
    * TLS for {@code rediss://}, built from the {@link Crypto} given to {@link #connect(StoreUri,
    * RedisOptions, Crypto)} ({@link ClientTls}): Netty's JDK engine on {@link Crypto#tlsProvider()}
    * (BCJSSE on the approved-only module in FIPS mode), trusting {@link RedisOptions#tlsCa()} when set,
-   * else the JVM's default trust store. Lettuce turns host name verification on as well
-   * ({@code SslVerifyMode.FULL}, the default): the server's host name or IP address must be in its
-   * certificate. Lettuce builds a context per connection and calls the customizer last, so what
-   * {@link ClientTls#configure} sets is what every connection uses.
+   * else the JVM's default trust store, and presenting {@link RedisOptions#tlsClientCertificate()}
+   * when set (Redis's {@code tls-auth-clients}). One client's options serve every connection it
+   * makes: to a standalone server, to each Sentinel and the master it names ({@code
+   * rediss-sentinel://} turns TLS on for both), and to every Cluster node. Lettuce turns host
+   * name verification on as well ({@code SslVerifyMode.FULL}, the default): the server's host name
+   * or IP address must be in its certificate. Lettuce builds a context per connection and calls
+   * the customizer last, so what {@link ClientTls#configure} sets is what every connection uses.
    */
   private SslOptions sslOptions() {
     if (tls == null) {
@@ -314,13 +317,15 @@ public final class RedisStore implements CounterStore {
    * As {@link #connect(StoreUri, RedisOptions)}, with TLS ({@code rediss://}) on {@code crypto}'s
    * provider, key stores and random: in FIPS mode BCJSSE on the approved-only module.
    *
-   * @throws ConfigException when {@code ratelimit.redis.tls_ca} cannot be read or is not PEM certificates
+   * @throws ConfigException when {@code ratelimit.redis.tls_ca}, {@code tls_client_certificate} or
+   *     {@code tls_private_key} cannot be read, is not PEM, or the key does not belong to the certificate
    */
   public static RedisStore connect(StoreUri uri, RedisOptions options, Crypto crypto) throws ConfigException {
     Objects.requireNonNull(uri, "uri");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(crypto, "crypto");
-    ClientTls tls = usesTls(uri) ? ClientTls.load(crypto, TLS_CA_SETTING, options.tlsCa(), null, null) : null;
+    ClientTls tls = usesTls(uri) ? ClientTls.load(crypto, TLS_CA_SETTING, options.tlsCa(),
+        options.tlsClientCertificate(), options.tlsPrivateKey()) : null;
     RedisStore store = new RedisStore(uri, options, tls);
     if (!store.tryConnect()) {
       Thread retry = new Thread(store::connectUntilClosed, "meshguard-redis-connect");
