@@ -123,9 +123,10 @@ class RateLimitProcessIT {
     Path configs = Files.createDirectories(tmp.resolve("configs"));
     Files.writeString(configs.resolve("edge.yaml"), "domain: edge\ndescriptors:\n  - key: remote_address\n"
         + "    rate_limit: {unit: hour, requests_per_unit: 2, algorithm: token_bucket}\n");
-    // A busy test machine may stall a cold JVM longer than the 50 ms default; the key is set as users would.
+    // A busy test machine may stall a cold JVM for seconds, far past the 50 ms default; the key is set as
+    // users would.
     Path settings = tmp.resolve("meshguard.yaml");
-    Files.writeString(settings, "ratelimit:\n  redis:\n    command_timeout: 2s\n");
+    Files.writeString(settings, "ratelimit:\n  redis:\n    command_timeout: 10s\n");
     Path log = tmp.resolve("ratelimit.log");
     process = meshguard(log, "ratelimit",
             "--config", settings.toString(),
