@@ -85,7 +85,7 @@ class AuthzProcessIT {
     process = meshguard(log, "authz",
             "--policies", policies.toString(), "--config", settings.toString(), "--port", "0",
             "--http-port", "0", "--admin-port", "0", "--audit-dir", tmp.resolve("audit").toString()).start();
-    PackagedJar.Server server = awaitServer(log, Duration.ofSeconds(30), "meshguard authz");
+    PackagedJar.Server server = awaitServer(log, "meshguard authz");
     int port = server.port("authz", "grpc");
     int httpPort = server.port("authz", "http");
     assertThat(Files.readString(log)).contains("authz      grpc://127.0.0.1:" + port + "  1 policies, revision")
@@ -112,12 +112,12 @@ class AuthzProcessIT {
     }
 
     replaceFile(policies.resolve("demo.yaml"), tmp, policy("POST"));
-    Await.until(Duration.ofSeconds(10), () -> code("POST") == 0, () -> "the edited policy to apply; log:\n"
+    Await.until(Duration.ofSeconds(30), () -> code("POST") == 0, () -> "the edited policy to apply; log:\n"
         + readQuietly(log));
 
     replaceFile(policies.resolve("demo.yaml"), tmp, policy("POST").replace("action: ALLOW", "action: MAYBE"));
     URI status = server.admin("/status");
-    Await.until(Duration.ofSeconds(10), () -> get(status).contains("\"last_error\""),
+    Await.until(Duration.ofSeconds(30), () -> get(status).contains("\"last_error\""),
         () -> "/status to show the refused reload; got " + get(status));
     assertThat(get(status)).contains("\"http\":\"127.0.0.1:" + httpPort + "\"");
     assertThat(get(status)).contains("demo.yaml:5:").contains("\"loaded_at\"").contains("\"component\":\"authz\"");

@@ -96,7 +96,7 @@ class CaProcessIT {
             "--bundle-port", "0", "--admin-port", "0",
             "--audit-dir", tmp.resolve("audit").toString(), "--workload-socket", socket.toString(),
             "--workload-entry", "uid:" + uid + "=" + WORKER).start();
-    PackagedJar.Server server = awaitServer(log, Duration.ofSeconds(60), "meshguard ca");
+    PackagedJar.Server server = awaitServer(log, "meshguard ca");
     int port = server.port("ca", "grpc");
     int bundlePort = server.port("ca", "bundle");
     assertThat(Files.readString(log))

@@ -108,7 +108,7 @@ class EnvoyHttpServiceIT {
             "--policies", root.resolve("policies/authz").toString(),
             "--port", "0", "--http-port", "0", "--admin-port", "0", "--audit-dir", tmp.resolve("audit").toString())
         .start();
-    int httpPort = awaitServer(log, Duration.ofSeconds(60), "meshguard authz").port("authz", "http");
+    int httpPort = awaitServer(log, "meshguard authz").port("authz", "http");
 
     EnvoyHttpAuthzPeer envoy = new EnvoyHttpAuthzPeer(extAuthz, "127.0.0.1", httpPort);
     EnvoyHttpAuthzPeer.Downstream frontend = EnvoyHttpAuthzPeer.Downstream.withSvid(FRONTEND);

@@ -33,6 +33,11 @@ final class PackagedJar {
   static final Path JAR = Path.of("target", "meshguard.jar");
   /** The banner's last line: a server command prints it once every server it starts is up. */
   static final String READY = "Ready. Ctrl-C stops.";
+  /**
+   * How long a server process may take to print its banner. A cold JVM starting every server takes
+   * seconds; on a loaded 2-core machine more than 60 s was seen (an empty log after 60 s).
+   */
+  static final Duration START_TIMEOUT = Duration.ofSeconds(180);
   /** The banner's admin line; every server command prints one. */
   private static final Pattern ADMIN_LINE = Pattern.compile("(?m)^  admin +http://127\\.0\\.0\\.1:(\\d+) ");
   /** The port at the end of an endpoint: {@code 127.0.0.1:PORT} or {@code https://127.0.0.1:PORT/}. */
@@ -55,20 +60,14 @@ final class PackagedJar {
   }
 
   /**
-   * Waits up to {@code timeout} until {@code log} holds the banner's last line; fails naming
-   * {@code what} (e.g. {@code "meshguard authz"}) with the log so far.
+   * Waits up to {@link #START_TIMEOUT} until {@code log} holds the banner's last line, then returns
+   * where the server really listens: the admin port from the banner's {@code admin} line,
+   * everything else from that admin server's {@code /status}. Fails naming {@code what} (e.g.
+   * {@code "meshguard authz"}) with the log so far.
    */
-  static void awaitBanner(Path log, Duration timeout, String what) {
-    Await.until(timeout, () -> readQuietly(log).contains(READY),
+  static Server awaitServer(Path log, String what) {
+    Await.until(START_TIMEOUT, () -> readQuietly(log).contains(READY),
         () -> what + " to print its banner; log so far:\n" + readQuietly(log));
-  }
-
-  /**
-   * As {@link #awaitBanner}, then where the server really listens: the admin port from the banner's
-   * {@code admin} line, everything else from that admin server's {@code /status}.
-   */
-  static Server awaitServer(Path log, Duration timeout, String what) {
-    awaitBanner(log, timeout, what);
     String banner = readQuietly(log);
     Matcher admin = ADMIN_LINE.matcher(banner);
     assertThat(admin.find()).as("the banner's admin line in:%n%s", banner).isTrue();

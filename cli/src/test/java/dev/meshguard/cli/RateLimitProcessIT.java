@@ -64,20 +64,20 @@ class RateLimitProcessIT {
     process = meshguard(log, "ratelimit",
             "--config-dir", configs.toString(), "--config", settings.toString(), "--port", "0",
             "--admin-port", "0", "--audit-dir", tmp.resolve("audit").toString()).start();
-    PackagedJar.Server server = awaitServer(log, Duration.ofSeconds(60), "meshguard ratelimit");
+    PackagedJar.Server server = awaitServer(log, "meshguard ratelimit");
     int port = server.port("ratelimit", "grpc");
     assertThat(Files.readString(log)).contains("ratelimit  grpc://127.0.0.1:" + port + "  1 domains (edge)");
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     assertThat(limitNow()).isEqualTo(5);
 
     replaceFile(configs.resolve("edge.yaml"), tmp, config(8));
-    Await.until(Duration.ofSeconds(10), () -> limitNow() == 8, () -> "the edited limit to apply; log:\n"
+    Await.until(Duration.ofSeconds(30), () -> limitNow() == 8, () -> "the edited limit to apply; log:\n"
         + readQuietly(log));
 
     replaceFile(configs.resolve("edge.yaml"), tmp, "domain: edge\ndescriptors:\n  - key: remote_address\n"
         + "    rate_limit: {unit: fortnight, requests_per_unit: 1}\n");
     URI status = server.admin("/status");
-    Await.until(Duration.ofSeconds(10), () -> get(status).contains("\"last_error\""),
+    Await.until(Duration.ofSeconds(30), () -> get(status).contains("\"last_error\""),
         () -> "/status to show the refused reload; got " + get(status));
     assertThat(get(status)).contains("edge.yaml:4:");
     assertThat(limitNow()).as("the last good config keeps serving").isEqualTo(8);
@@ -133,7 +133,7 @@ class RateLimitProcessIT {
             "--config-dir", configs.toString(), "--store", redis.uri(), "--port", "0",
             "--admin-port", "0", "--audit-dir", tmp.resolve("audit").toString()).start();
     // A cold JVM plus a Redis connection and its warm-up, on a test machine that may be very busy.
-    int port = awaitServer(log, Duration.ofSeconds(60), "meshguard ratelimit").port("ratelimit", "grpc");
+    int port = awaitServer(log, "meshguard ratelimit").port("ratelimit", "grpc");
     assertThat(Files.readString(log)).contains("store: " + redis.uri());
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     List<Integer> remaining = new java.util.ArrayList<>();

@@ -46,7 +46,7 @@ class UpProcessIT {
         .start();
 
     // The banner comes after every server is up; wait for it, then ask the admin server.
-    PackagedJar.Server server = awaitServer(log, Duration.ofSeconds(60), "meshguard up");
+    PackagedJar.Server server = awaitServer(log, "meshguard up");
     int adminPort = server.adminPort();
     int caPort = server.port("ca", "grpc");
     assertThat(Files.readString(log)).contains("admin      http://127.0.0.1:" + adminPort)
@@ -86,7 +86,7 @@ class UpProcessIT {
     Path log = tmp.resolve("fips.log");
     Path audit = tmp.resolve("fips-audit");
     process = withCa(meshguard(log, "up", "--fips", "--admin-port", "0", "--audit-dir", audit.toString())).start();
-    PackagedJar.Server server = awaitServer(log, Duration.ofSeconds(60), "meshguard up --fips");
+    PackagedJar.Server server = awaitServer(log, "meshguard up --fips");
     assertThat(Files.readString(log)).contains("(fips mode: on)").contains("(TLS by BCJSSE)");
     HttpResponse<String> status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(server.admin("/status"))
         .build(), HttpResponse.BodyHandlers.ofString());
@@ -118,7 +118,7 @@ class UpProcessIT {
       Path log = tmp.resolve("sink.log");
       process = withCa(meshguard(log, "up", "--config", config.toString(), "--admin-port", "0",
           "--audit-dir", tmp.resolve("sink-audit").toString())).start();
-      Await.until(Duration.ofSeconds(60), () -> String.join("", received).contains("\"kind\":\"start\""),
+      Await.until(PackagedJar.START_TIMEOUT, () -> String.join("", received).contains("\"kind\":\"start\""),
           () -> "the start event at the collector; got " + received + "; log:\n" + readQuietly(log));
       assertThat(received.get(0)).startsWith("[{").endsWith("] auth=Bearer collector-secret");
       assertThat(readQuietly(log)).doesNotContain("collector-secret");
@@ -140,7 +140,7 @@ class UpProcessIT {
         .directory(Path.of("..").toAbsolutePath().normalize().toFile());
     builder.environment().put("MESHGUARD_RATELIMIT_PORT", "0");
     process = withCa(builder).start();
-    PackagedJar.Server server = awaitServer(log, Duration.ofSeconds(60), "meshguard up");
+    PackagedJar.Server server = awaitServer(log, "meshguard up");
     int adminPort = server.adminPort();
     int rlsPort = server.port("ratelimit", "grpc");
     int authzPort = server.port("authz", "grpc");

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@link HttpSink} against a real HTTP collector on a loopback socket, reading a real audit log. */
 class HttpSinkIT {
-  private static final Duration WAIT = Duration.ofSeconds(10);
+  /** A bound for a loaded machine (a TLS handshake there took seconds); awaits return as soon as it holds. */
+  private static final Duration WAIT = Duration.ofSeconds(30);
 
   @TempDir
   Path dir;
