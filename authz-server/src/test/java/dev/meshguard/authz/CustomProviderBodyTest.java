@@ -115,7 +115,7 @@ class CustomProviderBodyTest {
         envoyExtAuthzHttp:
           service: 127.0.0.1
           port: %d
-          timeout: 5s
+          timeout: 30s
           includeRequestHeadersInCheck: [x-envoy-auth-partial-body]
           includeRequestBodyInCheck: {maxRequestBytes: 8, allowPartialMessage: true, packAsBytes: true}
         """.formatted(provider.getAddress().getPort()));
@@ -144,7 +144,7 @@ class CustomProviderBodyTest {
         envoyExtAuthzHttp:
           service: 127.0.0.1
           port: %d
-          timeout: 5s
+          timeout: 30s
           failOpen: true
           includeRequestBodyInCheck: {maxRequestBytes: 8}
         """.formatted(provider.getAddress().getPort()));
@@ -170,7 +170,7 @@ class CustomProviderBodyTest {
         envoyExtAuthzHttp:
           service: 127.0.0.1
           port: %d
-          timeout: 5s
+          timeout: 30s
           includeRequestHeadersInCheck: [x-envoy-auth-partial-body]
         """.formatted(provider.getAddress().getPort()));
 
@@ -186,7 +186,7 @@ class CustomProviderBodyTest {
         envoyExtAuthzGrpc:
           service: 127.0.0.1
           port: %d
-          timeout: 5s
+          timeout: 30s
           includeRequestBodyInCheck: {maxRequestBytes: 2, allowPartialMessage: true}
         """.formatted(stringProvider.port()));
     // "hé": 'h' is one byte, 'é' two (C3 A9); two bytes end inside 'é'.
@@ -199,7 +199,7 @@ class CustomProviderBodyTest {
         envoyExtAuthzGrpc:
           service: 127.0.0.1
           port: %d
-          timeout: 5s
+          timeout: 30s
           includeRequestBodyInCheck: {maxRequestBytes: 2, allowPartialMessage: true, packAsBytes: true}
         """.formatted(bytesProvider.port()));
     assertThat(b.stub.check(post("héllo", null)).getStatus().getCode()).isZero();
@@ -220,7 +220,7 @@ class CustomProviderBodyTest {
     List<CheckRequest> received = new CopyOnWriteArrayList<>();
     GrpcServer provider = grpcProvider(received);
     AuthzFixture a = meshguard("a", """
-        envoyExtAuthzGrpc: {service: 127.0.0.1, port: %d, timeout: 5s}
+        envoyExtAuthzGrpc: {service: 127.0.0.1, port: %d, timeout: 30s}
         """.formatted(provider.port()));
 
     assertThat(a.stub.check(post("secret body", "false")).getStatus().getCode()).isZero();

@@ -126,7 +126,7 @@ class CustomProviderTlsTest {
     return """
         extensionProviders:
         - name: ext
-          envoyExtAuthzGrpc: {service: 127.0.0.1, port: %d, timeout: 5s}
+          envoyExtAuthzGrpc: {service: 127.0.0.1, port: %d, timeout: 30s}
         """.formatted(port);
   }
 
@@ -227,7 +227,7 @@ class CustomProviderTlsTest {
           envoyExtAuthzHttp:
             service: 127.0.0.1
             port: %d
-            timeout: 5s
+            timeout: 30s
             pathPrefix: /check
             includeRequestHeadersInCheck: [x-allow]
         """.formatted(port);

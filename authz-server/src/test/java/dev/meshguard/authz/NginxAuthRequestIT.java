@@ -128,9 +128,29 @@ class NginxAuthRequestIT {
     return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  /** Writes the config, starts nginx in the foreground, waits for its port; returns the port. */
-  private int startNginx(int meshguardPort) throws IOException {
-    Path prefix = Files.createDirectories(dir.resolve("nginx"));
+  /**
+   * Starts nginx on two free ports and returns the proxy's port. nginx cannot listen on port 0 and
+   * say where, so the ports are picked here; when another process took one before nginx bound it,
+   * nginx says so and is started again on new ports.
+   */
+  private int startNginx(int meshguardPort) throws IOException, InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      Path prefix = Files.createDirectories(dir.resolve("nginx-" + attempt));
+      Integer port = startNginx(prefix, meshguardPort);
+      if (port != null) {
+        return port;
+      }
+      if (attempt == 3) {
+        fail("nginx found its ports taken 3 times; error.log: " + read(prefix.resolve("error.log")));
+      }
+    }
+  }
+
+  /**
+   * Writes the config to {@code prefix}, starts nginx in the foreground, waits until it listens;
+   * returns the proxy's port, or null when nginx could not bind a port.
+   */
+  private Integer startNginx(Path prefix, int meshguardPort) throws IOException, InterruptedException {
     List<Integer> ports = FreePorts.ports(2);
     int port = ports.get(0);
     int upstream = ports.get(1);
@@ -214,14 +234,24 @@ class NginxAuthRequestIT {
         prefix.resolve("error.log").toString(), "-c", confFile.toString(), "-g", "daemon off;")
         .redirectErrorStream(true).redirectOutput(prefix.resolve("stdout.log").toFile());
     nginx = pb.start();
-    Await.until(Duration.ofSeconds(30), () -> {
-      if (!nginx.isAlive()) {
-        throw new AssertionError("nginx exited with " + nginx.exitValue() + ": " + read(prefix.resolve("stdout.log"))
-            + read(prefix.resolve("error.log")));
-      }
-      return listening(port) && listening(upstream);
-    }, () -> "nginx listening on " + port + " and " + upstream + "; error.log: " + read(prefix.resolve("error.log")));
+    // nginx writes its pid file once it has bound every port; one that is taken it tries for 2.5 s,
+    // then exits (a taken port answers connects, so they alone would not tell).
+    Await.until(Duration.ofSeconds(30), () -> bindFailed(prefix)
+        || !nginx.isAlive() || Files.exists(prefix.resolve("nginx.pid")) && listening(port) && listening(upstream),
+        () -> "nginx listening on " + port + " and " + upstream + "; error.log: " + read(prefix.resolve("error.log")));
+    if (bindFailed(prefix)) {
+      nginx.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      return null;
+    }
+    if (!nginx.isAlive()) {
+      throw new AssertionError("nginx exited with " + nginx.exitValue() + ": " + read(prefix.resolve("stdout.log"))
+          + read(prefix.resolve("error.log")));
+    }
     return port;
+  }
+
+  private static boolean bindFailed(Path prefix) {
+    return (read(prefix.resolve("error.log")) + read(prefix.resolve("stdout.log"))).contains("Address already in use");
   }
 
   private static boolean listening(int port) {

@@ -1,13 +1,13 @@
 package dev.meshguard.cli;
 
-import static dev.meshguard.cli.PackagedJar.awaitBanner;
+import static dev.meshguard.cli.PackagedJar.awaitServer;
 import static dev.meshguard.cli.PackagedJar.get;
 import static dev.meshguard.cli.PackagedJar.meshguard;
 import static dev.meshguard.cli.PackagedJar.readQuietly;
+import static dev.meshguard.cli.PackagedJar.replaceFile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.meshguard.testkit.Await;
-import dev.meshguard.testkit.FreePorts;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
@@ -81,15 +81,13 @@ class AuthzProcessIT {
     Path settings = tmp.resolve("meshguard.yaml");
     Files.writeString(settings, "authz:\n  reload_interval: 50ms\n  metadata: {tenant: \"header:x-tenant\"}\n"
         + "  default_namespace: demo\n");
-    int adminPort = FreePorts.port();
-    int port = FreePorts.port();
-    int httpPort = FreePorts.port();
     Path log = tmp.resolve("authz.log");
     process = meshguard(log, "authz",
-            "--policies", policies.toString(), "--config", settings.toString(), "--port", Integer.toString(port),
-            "--http-port", Integer.toString(httpPort), "--admin-port", Integer.toString(adminPort),
-            "--audit-dir", tmp.resolve("audit").toString()).start();
-    awaitBanner(log, Duration.ofSeconds(30), "meshguard authz");
+            "--policies", policies.toString(), "--config", settings.toString(), "--port", "0",
+            "--http-port", "0", "--admin-port", "0", "--audit-dir", tmp.resolve("audit").toString()).start();
+    PackagedJar.Server server = awaitServer(log, "meshguard authz");
+    int port = server.port("authz", "grpc");
+    int httpPort = server.port("authz", "http");
     assertThat(Files.readString(log)).contains("authz      grpc://127.0.0.1:" + port + "  1 policies, revision")
         .contains("http://127.0.0.1:" + httpPort + "/authz  HTTP service mode");
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
@@ -113,18 +111,18 @@ class AuthzProcessIT {
       assertThat(refused.body()).isEqualTo("RBAC: access denied");
     }
 
-    Files.writeString(policies.resolve("demo.yaml"), policy("POST"));
-    Await.until(Duration.ofSeconds(10), () -> code("POST") == 0, () -> "the edited policy to apply; log:\n"
+    replaceFile(policies.resolve("demo.yaml"), tmp, policy("POST"));
+    Await.until(Duration.ofSeconds(30), () -> code("POST") == 0, () -> "the edited policy to apply; log:\n"
         + readQuietly(log));
 
-    Files.writeString(policies.resolve("demo.yaml"), policy("POST").replace("action: ALLOW", "action: MAYBE"));
-    URI status = URI.create("http://127.0.0.1:" + adminPort + "/status");
-    Await.until(Duration.ofSeconds(10), () -> get(status).contains("\"last_error\""),
+    replaceFile(policies.resolve("demo.yaml"), tmp, policy("POST").replace("action: ALLOW", "action: MAYBE"));
+    URI status = server.admin("/status");
+    Await.until(Duration.ofSeconds(30), () -> get(status).contains("\"last_error\""),
         () -> "/status to show the refused reload; got " + get(status));
     assertThat(get(status)).contains("\"http\":\"127.0.0.1:" + httpPort + "\"");
     assertThat(get(status)).contains("demo.yaml:5:").contains("\"loaded_at\"").contains("\"component\":\"authz\"");
     assertThat(code("POST")).as("the last good policy keeps serving").isZero();
-    String metrics = get(URI.create("http://127.0.0.1:" + adminPort + "/metrics"));
+    String metrics = get(server.admin("/metrics"));
     assertThat(metrics).contains("meshguard_authz_decisions_total{outcome=\"deny\",policy=\"none\"}")
         .contains("meshguard_authz_check_duration_seconds_bucket")
         .contains("meshguard_authz_policy_reload_failures_total 1.0");

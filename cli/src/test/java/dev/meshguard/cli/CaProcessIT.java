@@ -1,6 +1,6 @@
 package dev.meshguard.cli;
 
-import static dev.meshguard.cli.PackagedJar.awaitBanner;
+import static dev.meshguard.cli.PackagedJar.awaitServer;
 import static dev.meshguard.cli.PackagedJar.meshguard;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,7 +16,6 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.meshguard.ca.istio.v1.auth.Ca.IstioCertificateRequest;
 import dev.meshguard.ca.istio.v1.auth.Ca.IstioCertificateResponse;
 import dev.meshguard.ca.istio.v1.auth.IstioCertificateServiceGrpc;
-import dev.meshguard.testkit.FreePorts;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.GrpcSslContexts;
@@ -24,7 +23,6 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -89,19 +87,18 @@ class CaProcessIT {
             clusters:
               local: {jwks: {file: jwks.json, issuer: https://issuer.example}}
         """);
-    int adminPort = FreePorts.port();
-    int port = FreePorts.port();
-    int bundlePort = FreePorts.port();
     Path log = tmp.resolve("ca.log");
     Path socket = tmp.resolve("workload.sock");
     long uid = ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
     process = meshguard(log, "ca",
             "--config", tmp.resolve("meshguard.yaml").toString(), "--trust-domain", "example.org",
-            "--dir", tmp.resolve("ca").toString(), "--port", Integer.toString(port),
-            "--bundle-port", Integer.toString(bundlePort), "--admin-port", Integer.toString(adminPort),
+            "--dir", tmp.resolve("ca").toString(), "--port", "0",
+            "--bundle-port", "0", "--admin-port", "0",
             "--audit-dir", tmp.resolve("audit").toString(), "--workload-socket", socket.toString(),
             "--workload-entry", "uid:" + uid + "=" + WORKER).start();
-    awaitBanner(log, Duration.ofSeconds(60), "meshguard ca");
+    PackagedJar.Server server = awaitServer(log, "meshguard ca");
+    int port = server.port("ca", "grpc");
+    int bundlePort = server.port("ca", "bundle");
     assertThat(Files.readString(log))
         .contains("ca         grpc://127.0.0.1:" + port + "  Istio CA API for spiffe://example.org (TLS by SunJSSE)")
         .contains("istio-agent: CA_ADDR=<one of localhost>:" + port)
@@ -125,12 +122,12 @@ class CaProcessIT {
     assertThat(response.getCertChain(1)).isEqualTo(Files.readString(tmp.resolve("ca/root-cert.pem")));
 
     HttpResponse<String> status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + adminPort + "/status")).build(), HttpResponse.BodyHandlers.ofString());
+        server.admin("/status")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(status.body()).contains("\"component\":\"ca\"").contains("\"grpc\":\"127.0.0.1:" + port + "\"")
         .contains("\"bundle\":\"https://127.0.0.1:" + bundlePort + "/\"")
         .contains("\"workload_api\":\"unix://" + socket + "\"");
     String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + adminPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        server.admin("/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
     assertThat(metrics).contains("meshguard_ca_issued_total{api=\"istio\",key_type=\"ecdsa-p256\"} 1.0")
         .contains("meshguard_ca_issued_total{api=\"workload\",key_type=\"ecdsa-p256\"} 1.0")
         .contains("meshguard_ca_refused_total{api=\"istio\",reason=\"permission_denied\"} 0.0")

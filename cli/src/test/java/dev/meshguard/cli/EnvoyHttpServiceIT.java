@@ -1,6 +1,6 @@
 package dev.meshguard.cli;
 
-import static dev.meshguard.cli.PackagedJar.awaitBanner;
+import static dev.meshguard.cli.PackagedJar.awaitServer;
 import static dev.meshguard.cli.PackagedJar.meshguard;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -10,7 +10,6 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.TypeRegistry;
 import com.google.protobuf.util.JsonFormat;
-import dev.meshguard.testkit.FreePorts;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
@@ -103,14 +102,13 @@ class EnvoyHttpServiceIT {
         .getSocketAddress().getPortValue()).as("meshguard's default HTTP authz port").isEqualTo(9192);
 
     // The example's meshguard side, on free ports instead of the defaults.
-    int httpPort = FreePorts.port();
     Path log = tmp.resolve("authz.log");
     process = meshguard(log, "authz",
             "--config", root.resolve("deploy/envoy/meshguard-http.yaml").toString(),
             "--policies", root.resolve("policies/authz").toString(),
-            "--port", Integer.toString(FreePorts.port()), "--http-port", Integer.toString(httpPort),
-            "--admin-port", Integer.toString(FreePorts.port()), "--audit-dir", tmp.resolve("audit").toString()).start();
-    awaitBanner(log, Duration.ofSeconds(60), "meshguard authz");
+            "--port", "0", "--http-port", "0", "--admin-port", "0", "--audit-dir", tmp.resolve("audit").toString())
+        .start();
+    int httpPort = awaitServer(log, "meshguard authz").port("authz", "http");
 
     EnvoyHttpAuthzPeer envoy = new EnvoyHttpAuthzPeer(extAuthz, "127.0.0.1", httpPort);
     EnvoyHttpAuthzPeer.Downstream frontend = EnvoyHttpAuthzPeer.Downstream.withSvid(FRONTEND);

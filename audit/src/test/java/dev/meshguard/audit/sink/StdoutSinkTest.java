@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class StdoutSinkTest {
-  private static final Duration WAIT = Duration.ofSeconds(10);
+  /** A bound for a loaded machine (a TLS handshake there took seconds); awaits return as soon as it holds. */
+  private static final Duration WAIT = Duration.ofSeconds(30);
 
   @TempDir
   Path dir;

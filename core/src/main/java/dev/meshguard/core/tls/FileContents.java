@@ -15,6 +15,9 @@ import java.util.Arrays;
  */
 final class FileContents {
 
+  /** Reads of the files {@link #read(TlsOptions)} makes at most to get two that agree. */
+  static final int MAX_READS = 4;
+
   private final byte[] certificate; // null when the options have no certificate
   private final byte[] key;
   private final byte[] bundle; // null when the options have no bundle
@@ -25,8 +28,36 @@ final class FileContents {
     this.bundle = bundle;
   }
 
+  /**
+   * Reads the files as one set. They are separate files, so an update between two of the reads
+   * (the kubelet re-pointing {@code ..data}, a deploy renaming new files in) would pair the old
+   * certificate with the new key, and the reload would refuse and count a mismatch that no file
+   * ever had. So the files are read again until two reads in a row agree, at most {@value
+   * #MAX_READS} times; files that keep changing are returned as last read, for the build to judge
+   * (the next poll reads them again).
+   */
   static FileContents read(TlsOptions options) throws ConfigException {
+    return read(options, () -> {});
+  }
+
+  /** As {@link #read(TlsOptions)}, running {@code afterCertificate} after each read of the certificate (tests). */
+  static FileContents read(TlsOptions options, Runnable afterCertificate) throws ConfigException {
+    FileContents last = readOnce(options, afterCertificate);
+    for (int reads = 1; reads < MAX_READS; reads++) {
+      FileContents again = readOnce(options, afterCertificate);
+      boolean agree = Arrays.equals(last.digest(), again.digest());
+      last.wipe();
+      last = again;
+      if (agree) {
+        break;
+      }
+    }
+    return last;
+  }
+
+  private static FileContents readOnce(TlsOptions options, Runnable afterCertificate) throws ConfigException {
     byte[] certificate = options.certFile() == null ? null : PemFiles.read(options.certFile());
+    afterCertificate.run();
     byte[] key = options.keyFile() == null ? null : PemFiles.read(options.keyFile());
     byte[] bundle = options.trustBundleFile() == null ? null : PemFiles.read(options.trustBundleFile());
     return new FileContents(certificate, key, bundle);

@@ -35,9 +35,12 @@ import java.util.stream.IntStream;
  * is attached to its master (CLUSTER REPLICATE). It returns when the cluster {@linkplain
  * #awaitHealthy() is healthy}.
  *
- * <p>The node timeout is {@link #NODE_TIMEOUT}, so a killed master is replaced within a few
- * seconds. Replicas fail over however stale they are and never migrate to another master, so a test
- * knows which node takes over.
+ * <p>The node timeout is {@link #NODE_TIMEOUT}, far above any stall of a loaded test machine, so no
+ * master is failed over in the middle of a test that killed nothing. {@link #kill} of a master
+ * first shortens it to {@link #FAILOVER_NODE_TIMEOUT} on every node, so the killed master is
+ * replaced within a few seconds; {@link #awaitFailover} sets {@link #NODE_TIMEOUT} again. Replicas
+ * fail over however stale they are and never migrate to another master, so a test knows which node
+ * takes over.
  *
  * <p>The role queries ({@link #masters()}, {@link #masterForKey}, ...) ask the first running node;
  * while the cluster changes its answer may lag, so ask after {@link #awaitHealthy()} or {@link
@@ -48,9 +51,13 @@ public final class RedisCluster implements AutoCloseable {
   public static final int BUS_PORT_OFFSET = 10_000;
 
   /**
-   * {@code cluster-node-timeout}: how long a node may be unreachable before it counts as failing.
+   * {@code cluster-node-timeout}: how long a node may be unreachable before it counts as failing,
+   * while no test kills a master.
    */
-  public static final Duration NODE_TIMEOUT = Duration.ofMillis(1_000);
+  public static final Duration NODE_TIMEOUT = Duration.ofSeconds(5);
+
+  /** {@code cluster-node-timeout} from {@link #kill} of a master until {@link #awaitFailover} is done. */
+  public static final Duration FAILOVER_NODE_TIMEOUT = Duration.ofMillis(1_000);
 
   /** How long {@link #start} and {@link #awaitHealthy()} wait for a healthy cluster. */
   public static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
@@ -297,6 +304,7 @@ public final class RedisCluster implements AutoCloseable {
       Set<String> replicaIds =
           replicasOf(node).stream().map(ClusterNode::id).collect(Collectors.toUnmodifiableSet());
       killedMasters.put(node, new KilledMaster(List.copyOf(self.getSlots()), replicaIds));
+      setNodeTimeout(FAILOVER_NODE_TIMEOUT);
     }
     process.kill();
   }
@@ -316,16 +324,26 @@ public final class RedisCluster implements AutoCloseable {
     if (killed == null) {
       throw new IllegalArgumentException(killedMaster + " was not killed as a master with slots");
     }
-    return Await.until(
-            FAILOVER_TIMEOUT,
-            () -> checks.failedOver(killedMaster, killed.slots(), killed.replicaIds(), running()),
-            ClusterChecks.Check::passed,
-            "a replica of "
-                + killedMaster
-                + " to take over its "
-                + killed.slots().size()
-                + " slots")
-        .result();
+    ClusterNode promoted =
+        Await.until(
+                FAILOVER_TIMEOUT,
+                () -> checks.failedOver(killedMaster, killed.slots(), killed.replicaIds(), running()),
+                ClusterChecks.Check::passed,
+                "a replica of "
+                    + killedMaster
+                    + " to take over its "
+                    + killed.slots().size()
+                    + " slots")
+            .result();
+    setNodeTimeout(NODE_TIMEOUT);
+    return promoted;
+  }
+
+  /** Sets {@code cluster-node-timeout} on every running node (a restarted one starts with {@link #NODE_TIMEOUT}). */
+  private void setNodeTimeout(Duration timeout) {
+    for (ClusterNode node : running()) {
+      probe.on(node.port(), c -> c.configSet("cluster-node-timeout", Long.toString(timeout.toMillis())));
+    }
   }
 
   /**

@@ -24,16 +24,24 @@ import java.util.stream.Collectors;
  * is the same binary with {@code --sentinel} and a config file it may rewrite).
  *
  * <p>The Sentinels consider a master down after {@link #DOWN_AFTER} and need two of three to
- * agree, so a killed master is replaced by its replica within a few seconds ({@link
- * #awaitFailover}). {@link #restart} brings a killed server back on its port; a Sentinel then
- * turns an old master into a replica of the new one.
+ * agree. {@link #killMaster} first shortens that to {@link #FAILOVER_DOWN_AFTER}, so a killed
+ * master is replaced by its replica within a few seconds ({@link #awaitFailover}, which sets
+ * {@link #DOWN_AFTER} again). Only then: a master that a loaded machine starves for a second must
+ * not be failed over in the middle of a test that killed nothing. {@link #restart} brings a killed
+ * server back on its port; a Sentinel then turns an old master into a replica of the new one.
  */
 public final class RedisSentinel implements AutoCloseable {
   /** The name the Sentinels know the master by. */
   public static final String MASTER_NAME = "meshguard";
 
-  /** {@code down-after-milliseconds}: how long a master may be unreachable before it is down. */
-  public static final Duration DOWN_AFTER = Duration.ofMillis(1_000);
+  /**
+   * {@code down-after-milliseconds}: how long a master may be unreachable before it is down, while
+   * no test kills it; far above any stall of a loaded test machine.
+   */
+  public static final Duration DOWN_AFTER = Duration.ofSeconds(5);
+
+  /** {@code down-after-milliseconds} from {@link #killMaster} until {@link #awaitFailover} is done. */
+  public static final Duration FAILOVER_DOWN_AFTER = Duration.ofMillis(1_000);
 
   /** How long {@link #start} waits for the set-up to be whole, and failover waits for a new master. */
   public static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
@@ -144,9 +152,13 @@ public final class RedisSentinel implements AutoCloseable {
         .orElseThrow(() -> new IllegalStateException("the Sentinels name an unknown master: " + port));
   }
 
-  /** Kills the current master with SIGKILL, as a crash would, and returns it. */
+  /**
+   * Kills the current master with SIGKILL, as a crash would, and returns it; the Sentinels count it
+   * down after {@link #FAILOVER_DOWN_AFTER}.
+   */
   public RedisServerProcess killMaster() {
     RedisServerProcess master = master();
+    setDownAfter(FAILOVER_DOWN_AFTER);
     master.kill();
     return master;
   }
@@ -168,7 +180,18 @@ public final class RedisSentinel implements AutoCloseable {
           return now.isRunning() && role(now).equals("master");
         },
         () -> "a Sentinel failover away from " + old);
+    setDownAfter(DOWN_AFTER);
     return master();
+  }
+
+  /** Sets {@code down-after-milliseconds} on every running Sentinel (the new master keeps it). */
+  private void setDownAfter(Duration downAfter) {
+    for (RedisServerProcess sentinel : sentinels) {
+      if (sentinel.isRunning()) {
+        onSentinel(sentinel, c -> c.set(MASTER_NAME, "down-after-milliseconds",
+            Long.toString(downAfter.toMillis())));
+      }
+    }
   }
 
   /** Starts a stopped server again on its port (an old master comes back and is made a replica). */
