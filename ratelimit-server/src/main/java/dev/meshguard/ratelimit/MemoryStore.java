@@ -53,6 +53,9 @@ public final class MemoryStore implements CounterStore {
   /** The default bound: about 100 MB of counters at worst-case key sizes. */
   public static final int DEFAULT_MAX_ENTRIES = 1_000_000;
 
+  /** The outcomes of no hits (an empty array: shared, nothing to modify). */
+  private static final Outcome[] NO_OUTCOMES = new Outcome[0];
+
   private final Clock clock;
   private final int maxEntries;
   private final StoreKeys keys = new StoreKeys("");
@@ -82,6 +85,13 @@ public final class MemoryStore implements CounterStore {
      */
     String[] liveKeys;
     QuotaCount[] live;
+    /**
+     * Per limit of {@link #names}: scratch for one request's usage before it and its current
+     * counters' values, reused by every request (they only live under the lock, so a request of
+     * a busy tenant allocates no arrays of its own).
+     */
+    long[] before;
+    long[] current;
     /** Removed from the store by the sweeper: a caller that finds this looks the tenant up again. */
     boolean swept;
   }
@@ -183,7 +193,7 @@ public final class MemoryStore implements CounterStore {
       }
       tenant = quotas.computeIfAbsent(quota.tenant(), t -> new TenantCounters());
     }
-    Outcome[] outcomes = hits.isEmpty() ? new Outcome[0] : hit(hits, nowMillis);
+    Outcome[] outcomes = hits.isEmpty() ? NO_OUTCOMES : hit(hits, nowMillis);
     while (true) {
       synchronized (tenant) {
         if (!tenant.swept) {
@@ -196,18 +206,19 @@ public final class MemoryStore implements CounterStore {
     }
   }
 
-  /** Checks every limit, then counts all of them or none; the caller holds {@code tenant}'s lock. */
+  /**
+   * Checks every limit, then counts all of them or none; the caller holds {@code tenant}'s lock.
+   * The work of a new quota or a new period is in methods of its own, so that this one, run for
+   * every request, stays small enough for the JIT to inline into its caller.
+   */
   private static QuotaOutcome count(TenantCounters tenant, QuotaHit quota, long nowMillis) {
     QuotaCounters.Names names = tenant.names;
     if (names == null || !names.of(quota.tenant(), quota.quota())) {
-      names = new QuotaCounters.Names("", quota.tenant(), quota.quota());
-      tenant.names = names;
-      tenant.liveKeys = new String[quota.quota().limits().size()];
-      tenant.live = new QuotaCount[tenant.liveKeys.length];
+      names = renamed(tenant, quota);
     }
     QuotaCounters.Slot[] slots = names.slots(nowMillis, 0);
-    long[] before = new long[slots.length];
-    long[] current = new long[slots.length];
+    long[] before = tenant.before;
+    long[] current = tenant.current;
     for (int i = 0; i < slots.length; i++) {
       String[] keys = slots[i].keys();
       if (tenant.liveKeys[i] != keys[0]) {
@@ -215,30 +226,52 @@ public final class MemoryStore implements CounterStore {
         tenant.live[i] = tenant.counts.get(keys[0]);
       }
       current[i] = value(tenant.live[i], nowMillis);
-      before[i] = QuotaCounters.usage(slots[i], current[i],
-          keys.length > 1 ? value(tenant.counts.get(keys[1]), nowMillis) : 0);
+      before[i] = keys.length > 1
+          ? QuotaCounters.usage(slots[i], current[i], value(tenant.counts.get(keys[1]), nowMillis))
+          : current[i];
     }
-    boolean admitted = QuotaCounters.admits(slots, before, quota.hits());
-    if (admitted && quota.hits() > 0) {
+    long hits = quota.hits();
+    boolean admitted = QuotaCounters.admits(slots, before, hits);
+    if (admitted && hits > 0) {
       for (int i = 0; i < slots.length; i++) {
         long expiresAt = nowMillis + slots[i].ttlMillis();
         QuotaCount count = tenant.live[i];
         if (count == null || count.expiresAtMillis <= nowMillis) {
-          // Not counted yet in this period (or expired: a clock set back): the map decides.
-          count = tenant.counts.get(tenant.liveKeys[i]);
-          if (count == null) {
-            // A new period: the time to forget the ones that are over.
-            tenant.counts.values().removeIf(c -> c.expiresAtMillis <= nowMillis);
-            count = new QuotaCount(0, expiresAt);
-            tenant.counts.put(tenant.liveKeys[i], count);
-          }
-          tenant.live[i] = count;
+          count = periodCount(tenant, i, nowMillis, expiresAt);
         }
-        count.count = current[i] + quota.hits(); // current[i] is 0 if it had expired
+        count.count = current[i] + hits; // current[i] is 0 if it had expired
         count.expiresAtMillis = expiresAt;
       }
     }
-    return QuotaCounters.outcome(slots, quota.hits(), admitted, before, current);
+    return QuotaCounters.outcome(slots, hits, admitted, before, current);
+  }
+
+  /** The tenant's first request under this quota (or a changed one): new names, new per-limit caches. */
+  private static QuotaCounters.Names renamed(TenantCounters tenant, QuotaHit quota) {
+    QuotaCounters.Names names = new QuotaCounters.Names("", quota.tenant(), quota.quota());
+    int n = quota.quota().limits().size();
+    tenant.names = names;
+    tenant.liveKeys = new String[n];
+    tenant.live = new QuotaCount[n];
+    tenant.before = new long[n];
+    tenant.current = new long[n];
+    return names;
+  }
+
+  /**
+   * The counter of limit {@code i}'s current period when the cached one is missing or expired
+   * (not counted yet in this period, or a clock set back): the map decides, and a new period's
+   * counter is created, which is the time to forget the ones that are over.
+   */
+  private static QuotaCount periodCount(TenantCounters tenant, int i, long nowMillis, long expiresAt) {
+    QuotaCount count = tenant.counts.get(tenant.liveKeys[i]);
+    if (count == null) {
+      tenant.counts.values().removeIf(c -> c.expiresAtMillis <= nowMillis);
+      count = new QuotaCount(0, expiresAt);
+      tenant.counts.put(tenant.liveKeys[i], count);
+    }
+    tenant.live[i] = count;
+    return count;
   }
 
   @Override

@@ -235,14 +235,26 @@ final class QuotaCounters {
    */
   static QuotaOutcome outcome(Slot[] slots, long hits, boolean admitted, long[] before, long[] current) {
     Objects.requireNonNull(slots, "slots");
-    QuotaOutcome.LimitUsage[] usages = new QuotaOutcome.LimitUsage[slots.length];
     boolean counted = admitted && hits > 0;
-    for (int i = 0; i < slots.length; i++) {
-      long after = counted ? current[i] + hits : current[i];
-      long reset = after > 0 ? slots[i].resetUsedMillis() : slots[i].resetEmptyMillis();
-      usages[i] = new QuotaOutcome.LimitUsage(slots[i].limit(), before[i], hits, counted, reset);
-    }
-    // List.of copies once; QuotaOutcome's List.copyOf then keeps that list as it is.
-    return new QuotaOutcome(admitted, List.of(usages));
+    // Quotas of one or two limits (the common ones) skip the array: List.of(a) and List.of(a, b)
+    // hold their elements in fields. Either way QuotaOutcome's List.copyOf keeps the list as it is.
+    return new QuotaOutcome(admitted, switch (slots.length) {
+      case 1 -> List.of(usage(slots, 0, hits, counted, before, current));
+      case 2 -> List.of(usage(slots, 0, hits, counted, before, current), usage(slots, 1, hits, counted, before, current));
+      default -> {
+        QuotaOutcome.LimitUsage[] usages = new QuotaOutcome.LimitUsage[slots.length];
+        for (int i = 0; i < slots.length; i++) {
+          usages[i] = usage(slots, i, hits, counted, before, current);
+        }
+        yield List.of(usages);
+      }
+    });
+  }
+
+  private static QuotaOutcome.LimitUsage usage(Slot[] slots, int i, long hits, boolean counted, long[] before,
+      long[] current) {
+    long after = counted ? current[i] + hits : current[i];
+    long reset = after > 0 ? slots[i].resetUsedMillis() : slots[i].resetEmptyMillis();
+    return new QuotaOutcome.LimitUsage(slots[i].limit(), before[i], hits, counted, reset);
   }
 }

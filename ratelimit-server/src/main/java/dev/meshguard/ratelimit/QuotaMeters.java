@@ -23,15 +23,14 @@ final class QuotaMeters {
         .description("Requests admitted over a soft tenant quota limit").register(registry);
   }
 
-  void count(QuotaOutcome outcome) {
-    (outcome.admitted() ? admitted : denied).increment();
-    if (outcome.admitted()) {
-      for (QuotaOutcome.LimitUsage usage : outcome.limits()) {
-        if (!usage.limit().hard() && usage.over()) {
-          softOver.increment();
-          return;
-        }
-      }
+  /**
+   * @param admitted the quota admitted the request
+   * @param softOver it was admitted over a soft limit
+   */
+  void count(boolean admitted, boolean softOver) {
+    (admitted ? this.admitted : denied).increment();
+    if (softOver) {
+      this.softOver.increment();
     }
   }
 }

@@ -79,6 +79,11 @@ final class QuotaUsageMeters {
   }
 
   void record(String tenant, QuotaOutcome outcome) {
+    record(tenant, outcome, outcome.admitted() && softOver(outcome));
+  }
+
+  /** As {@link #record(String, QuotaOutcome)}, told whether an admitted request went over a soft limit. */
+  void record(String tenant, QuotaOutcome outcome, boolean softOver) {
     Tracked tracked = tenants.get(tenant);
     if (tracked == null) {
       tracked = tenants.size() >= maxTracked ? untracked : tenants.computeIfAbsent(tenant, t -> new Tracked());
@@ -90,13 +95,13 @@ final class QuotaUsageMeters {
     }
     if (!outcome.admitted()) {
       tracked.denied.increment();
-    } else if (softOver(outcome)) {
+    } else if (softOver) {
       tracked.softOver.increment();
     }
   }
 
-  /** An admitted request that went over a soft limit. */
-  private static boolean softOver(QuotaOutcome outcome) {
+  /** Whether a request went over a soft limit (counted as soft-over when it was admitted). */
+  static boolean softOver(QuotaOutcome outcome) {
     List<QuotaOutcome.LimitUsage> usages = outcome.limits();
     for (int i = 0; i < usages.size(); i++) {
       QuotaOutcome.LimitUsage usage = usages.get(i);

@@ -319,8 +319,10 @@ public final class RateLimitEngine {
     RateLimitDecision.QuotaDecision quotaDecision = quotaHit == null ? null
         : new RateLimitDecision.QuotaDecision(quotaHit.tenant(), tenantIndex, quotaOutcome);
     if (quotaOutcome != null) {
-      quotaMeters.count(quotaOutcome);
-      tenantMeters.record(quotaHit.tenant(), quotaOutcome);
+      // Whether it went over a soft limit is worked out once, for both meters.
+      boolean softOver = quotaOutcome.admitted() && QuotaUsageMeters.softOver(quotaOutcome);
+      quotaMeters.count(quotaOutcome.admitted(), softOver);
+      tenantMeters.record(quotaHit.tenant(), quotaOutcome, softOver);
     }
     if (overall == Code.OVER_LIMIT && options.shadowMode()) {
       // Upstream's SHADOW_MODE: the statuses stay as they are; nothing is denied, so nothing is
