@@ -2,9 +2,7 @@ package dev.meshguard.authz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsExchange;
-import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.crypto.CryptoMode;
@@ -20,20 +18,13 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
-import javax.net.ssl.TrustManagerFactory;
 import org.bouncycastle.crypto.CryptoServicesRegistrar;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -114,35 +105,14 @@ class CustomProviderTlsFipsIT {
     CertFiles client = meshguardCa.leaf(MESHGUARD_ID).issue().writeTo(dir, "meshguard");
 
     // The provider: the JDK's HttpsServer on the FIPS provider's TLS, requiring a client certificate.
-    char[] password = "provider-test-password".toCharArray();
-    KeyStore keys = crypto.newKeyStore();
-    keys.setKeyEntry("provider", serverLeaf.privateKey(), password, serverLeaf.chain().toArray(new X509Certificate[0]));
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", crypto.tlsProvider());
-    kmf.init(keys, password);
-    KeyStore trust = crypto.newKeyStore();
-    trust.setCertificateEntry("meshguard-ca", meshguardCa.certificate());
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX", crypto.tlsProvider());
-    tmf.init(trust);
-    SSLContext context = SSLContext.getInstance("TLS", crypto.tlsProvider());
-    context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), crypto.secureRandom());
     List<String> seen = new CopyOnWriteArrayList<>();
-    HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.setHttpsConfigurator(new HttpsConfigurator(context) {
-      @Override
-      public void configure(HttpsParameters params) {
-        SSLParameters p = context.getDefaultSSLParameters();
-        p.setNeedClientAuth(true);
-        params.setSSLParameters(p);
-      }
-    });
-    server.createContext("/", exchange -> {
-      SSLSession session = ((HttpsExchange) exchange).getSSLSession();
-      seen.add(session.getProtocol() + " " + session.getCipherSuite());
-      exchange.sendResponseHeaders(200, -1);
-      exchange.close();
-    });
-    server.setExecutor(Executors.newCachedThreadPool());
-    server.start();
+    HttpsServer server = TestHttpsServers.start(TestHttpsServers.context(crypto, serverLeaf, meshguardCa.certificate()), true,
+        exchange -> {
+          SSLSession session = ((HttpsExchange) exchange).getSSLSession();
+          seen.add(session.getProtocol() + " " + session.getCipherSuite());
+          exchange.sendResponseHeaders(200, -1);
+          exchange.close();
+        });
     closing.add(() -> server.stop(0));
 
     Path providerCaFile = providerCa.writeBundle(dir.resolve("provider-ca.pem"));
@@ -288,22 +258,11 @@ class CustomProviderTlsFipsIT {
 
   /** An HTTPS provider on the FIPS provider's TLS (no client certificate asked): counts the calls. */
   private HttpsServer fipsHttpsProvider(TestCert leaf, List<String> calls) throws Exception {
-    char[] password = "provider-test-password".toCharArray();
-    KeyStore keys = crypto.newKeyStore();
-    keys.setKeyEntry("provider", leaf.privateKey(), password, leaf.chain().toArray(new X509Certificate[0]));
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", crypto.tlsProvider());
-    kmf.init(keys, password);
-    SSLContext context = SSLContext.getInstance("TLS", crypto.tlsProvider());
-    context.init(kmf.getKeyManagers(), null, crypto.secureRandom());
-    HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.setHttpsConfigurator(new HttpsConfigurator(context));
-    server.createContext("/", exchange -> {
+    HttpsServer server = TestHttpsServers.start(TestHttpsServers.context(crypto, leaf, null), false, exchange -> {
       calls.add(exchange.getRequestURI().toString());
       exchange.sendResponseHeaders(200, -1);
       exchange.close();
     });
-    server.setExecutor(Executors.newCachedThreadPool());
-    server.start();
     closing.add(() -> server.stop(0));
     return server;
   }

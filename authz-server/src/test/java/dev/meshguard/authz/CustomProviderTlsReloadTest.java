@@ -2,9 +2,7 @@ package dev.meshguard.authz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsExchange;
-import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import dev.meshguard.core.server.GrpcServer;
 import dev.meshguard.core.tls.TlsContext;
@@ -21,25 +19,18 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
 import javax.net.ssl.ExtendedSSLSession;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -177,36 +168,13 @@ class CustomProviderTlsReloadTest {
 
   /** An HTTPS provider (JDK HttpsServer) requiring a client certificate from meshguard's CA; allows with x-allow. */
   private int httpsProvider(TestCert serverLeaf) throws Exception {
-    char[] password = "test".toCharArray();
-    KeyStore keys = KeyStore.getInstance("PKCS12");
-    keys.load(null, null);
-    keys.setKeyEntry("provider", serverLeaf.privateKey(), password, serverLeaf.chain().toArray(new X509Certificate[0]));
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
-    kmf.init(keys, password);
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    trust.setCertificateEntry("meshguard-ca", meshguardCa.certificate());
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-    tmf.init(trust);
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-    HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.setHttpsConfigurator(new HttpsConfigurator(context) {
-      @Override
-      public void configure(HttpsParameters params) {
-        SSLParameters p = context.getDefaultSSLParameters();
-        p.setNeedClientAuth(true);
-        params.setSSLParameters(p);
-      }
-    });
-    server.createContext("/", exchange -> {
-      seen.add(Seen.of(((HttpsExchange) exchange).getSSLSession()));
-      boolean allow = exchange.getRequestHeaders().containsKey("x-allow");
-      exchange.sendResponseHeaders(allow ? 200 : 403, -1);
-      exchange.close();
-    });
-    server.setExecutor(Executors.newCachedThreadPool());
-    server.start();
+    HttpsServer server = TestHttpsServers.start(TestHttpsServers.context(null, serverLeaf, meshguardCa.certificate()), true,
+        exchange -> {
+          seen.add(Seen.of(((HttpsExchange) exchange).getSSLSession()));
+          boolean allow = exchange.getRequestHeaders().containsKey("x-allow");
+          exchange.sendResponseHeaders(allow ? 200 : 403, -1);
+          exchange.close();
+        });
     closing.add(() -> server.stop(0));
     return server.getAddress().getPort();
   }

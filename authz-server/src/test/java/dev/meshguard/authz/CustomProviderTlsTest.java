@@ -3,9 +3,7 @@ package dev.meshguard.authz;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsExchange;
-import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import dev.meshguard.core.config.ConfigError;
 import dev.meshguard.core.config.ConfigException;
@@ -21,21 +19,14 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -176,46 +167,22 @@ class CustomProviderTlsTest {
 
   /** An HTTPS provider (JDK HttpsServer) requiring a client certificate from meshguard's CA; allows with x-allow. */
   private HttpsServer httpsProvider(TestCert serverLeaf, List<Seen> seen) throws Exception {
-    char[] password = "test".toCharArray();
-    KeyStore keys = KeyStore.getInstance("PKCS12");
-    keys.load(null, null);
-    keys.setKeyEntry("provider", serverLeaf.privateKey(), password, serverLeaf.chain().toArray(new X509Certificate[0]));
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
-    kmf.init(keys, password);
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    trust.setCertificateEntry("meshguard-ca", meshguardCa.certificate());
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-    tmf.init(trust);
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-
-    HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.setHttpsConfigurator(new HttpsConfigurator(context) {
-      @Override
-      public void configure(HttpsParameters params) {
-        SSLParameters p = context.getDefaultSSLParameters();
-        p.setNeedClientAuth(true);
-        params.setSSLParameters(p);
-      }
-    });
-    server.createContext("/", exchange -> {
-      HttpsExchange https = (HttpsExchange) exchange;
-      String clientId = "none";
-      try {
-        X509Certificate client = (X509Certificate) https.getSSLSession().getPeerCertificates()[0];
-        clientId = String.valueOf(client.getSubjectAlternativeNames().iterator().next().get(1));
-      } catch (Exception e) {
-        clientId = "unreadable: " + e;
-      }
-      URI uri = exchange.getRequestURI();
-      seen.add(new Seen(exchange.getRequestMethod() + " " + uri, clientId, https.getSSLSession().getProtocol()));
-      boolean allow = exchange.getRequestHeaders().containsKey("x-allow");
-      exchange.sendResponseHeaders(allow ? 200 : 403, -1);
-      exchange.close();
-    });
-    server.setExecutor(Executors.newCachedThreadPool());
-    server.start();
+    HttpsServer server = TestHttpsServers.start(TestHttpsServers.context(null, serverLeaf, meshguardCa.certificate()), true,
+        exchange -> {
+          HttpsExchange https = (HttpsExchange) exchange;
+          String clientId = "none";
+          try {
+            X509Certificate client = (X509Certificate) https.getSSLSession().getPeerCertificates()[0];
+            clientId = String.valueOf(client.getSubjectAlternativeNames().iterator().next().get(1));
+          } catch (Exception e) {
+            clientId = "unreadable: " + e;
+          }
+          URI uri = exchange.getRequestURI();
+          seen.add(new Seen(exchange.getRequestMethod() + " " + uri, clientId, https.getSSLSession().getProtocol()));
+          boolean allow = exchange.getRequestHeaders().containsKey("x-allow");
+          exchange.sendResponseHeaders(allow ? 200 : 403, -1);
+          exchange.close();
+        });
     closing.add(() -> server.stop(0));
     return server;
   }

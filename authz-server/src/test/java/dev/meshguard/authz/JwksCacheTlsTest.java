@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
-import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.meshguard.core.crypto.Crypto;
 import dev.meshguard.core.crypto.CryptoMode;
@@ -14,13 +13,9 @@ import dev.meshguard.core.tls.ClientTls;
 import dev.meshguard.testkit.tls.TestCa;
 import dev.meshguard.testkit.tls.TestCert;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -87,23 +82,12 @@ class JwksCacheTlsTest {
 
   /** A JWKS endpoint over TLS of {@code crypto}'s provider, serving {@code jwks} at every path. */
   static HttpsServer httpsJwksServer(Crypto crypto, TestCert leaf, String jwks) throws Exception {
-    char[] password = "jwks-test-password".toCharArray();
-    KeyStore keys = crypto.newKeyStore();
-    keys.setKeyEntry("jwks", leaf.privateKey(), password, leaf.chain().toArray(new X509Certificate[0]));
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", crypto.tlsProvider());
-    kmf.init(keys, password);
-    SSLContext context = SSLContext.getInstance("TLS", crypto.tlsProvider());
-    context.init(kmf.getKeyManagers(), null, crypto.secureRandom());
-    HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.setHttpsConfigurator(new HttpsConfigurator(context));
     byte[] body = jwks.getBytes(StandardCharsets.UTF_8);
-    server.createContext("/", exchange -> {
+    return TestHttpsServers.start(TestHttpsServers.context(crypto, leaf, null), false, exchange -> {
       exchange.getResponseHeaders().set("Content-Type", "application/json");
       exchange.sendResponseHeaders(200, body.length);
       exchange.getResponseBody().write(body);
       exchange.close();
     });
-    server.start();
-    return server;
   }
 }
