@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.meshguard.audit.AuditLog;
 import dev.meshguard.audit.AuditOptions;
-import dev.meshguard.audit.AuditReader;
 import dev.meshguard.audit.StoredEvent;
 import dev.meshguard.core.admin.AdminOptions;
 import dev.meshguard.core.admin.AdminServer;
@@ -115,13 +114,7 @@ class QuotaCommandGrpcTest {
   }
 
   private List<StoredEvent> changes() throws Exception {
-    List<StoredEvent> events = new ArrayList<>();
-    AuditReader.forEach(AuditReader.segments(List.of(dir.resolve("audit"))), e -> {
-      if (e.event().kind().equals("quota-change")) {
-        events.add(e);
-      }
-    });
-    return events;
+    return QuotaCommandTest.quotaChanges(dir.resolve("audit"));
   }
 
   @Test

@@ -115,8 +115,13 @@ class QuotaCommandTest {
   }
 
   private List<StoredEvent> changes() throws Exception {
+    return quotaChanges(dir.resolve("audit"));
+  }
+
+  /** The quota-change events in the audit log under {@code auditDir}, in order. */
+  static List<StoredEvent> quotaChanges(Path auditDir) throws Exception {
     List<StoredEvent> events = new ArrayList<>();
-    AuditReader.forEach(AuditReader.segments(List.of(dir.resolve("audit"))), e -> {
+    AuditReader.forEach(AuditReader.segments(List.of(auditDir)), e -> {
       if (e.event().kind().equals("quota-change")) {
         events.add(e);
       }
